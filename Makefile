@@ -1,0 +1,53 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test test-fast lint fmt install chromium clean
+
+## install: create .venv and install the pinned dependencies (again only when pyproject.toml changes)
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing dependencies into $(VENV)…"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+## run: set up, then start the web app, the worker cluster and the Pinterest sandbox
+run: install
+	@$(BIN)/python manage.py migrate --noinput -v0
+	@$(BIN)/python manage.py demo_data
+	@echo "Open http://127.0.0.1:8000 — Ctrl-C stops everything."
+	@$(BIN)/honcho start
+
+## test: set up (Chromium included) and run the whole suite, browser tests too
+test: install chromium
+	@$(BIN)/pytest -q
+
+## test-fast: the suite without browser tests
+test-fast: install
+	@$(BIN)/pytest -q -m "not e2e"
+
+## chromium: Debian's Chromium drives the browser tests (Playwright cannot download one here)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests…"; \
+	    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; }
+
+lint: install
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+fmt: install
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Use cases of the core app: named functions with keyword-only arguments."""

@@ -1,0 +1,121 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from canvas.access import admin_required
+from canvas.forms import InvitationForm, RoleForm
+from canvas.models import Invitation
+from canvas.services.members import (
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+    membership_change_role,
+    membership_remove,
+)
+
+
+def _members_page(request, form, status=200):
+    workspace = request.workspace
+    pending = workspace.invitations.pending()
+    # After an invitation, the page shows its link (?invited=<id>) to copy.
+    invited_id = request.GET.get("invited", "")
+    new_invitation = pending.filter(pk=invited_id).first() if invited_id.isdigit() else None
+    context = {
+        "form": form,
+        "memberships": workspace.memberships.select_related("user"),
+        "invitations": pending.select_related("invited_by"),
+        "new_invitation": new_invitation,
+    }
+    return render(request, "canvas/settings/members.html", context, status=status)
+
+
+def members(request):
+    """Settings › Members: everyone sees who is in the workspace; admins manage them."""
+    return _members_page(request, InvitationForm())
+
+
+@admin_required
+@require_POST
+def member_invite(request):
+    """Invite someone; the link is shown on the page (and emailed)."""
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = invitation_create(
+                workspace=request.workspace, invited_by=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error("email", exc)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            url = reverse("canvas:members", kwargs={"workspace": request.workspace.slug})
+            return redirect(f"{url}?invited={invitation.pk}")
+    return _members_page(request, form, status=400)
+
+
+@admin_required
+@require_POST
+def member_change_role(request, membership_id: int):
+    """Make a member an admin or a marketer."""
+    membership = get_object_or_404(request.workspace.memberships, pk=membership_id)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            membership_change_role(membership=membership, role=form.cleaned_data["role"])
+            messages.success(
+                request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+    return redirect("canvas:members", workspace=request.workspace.slug)
+
+
+@admin_required
+@require_POST
+def member_remove(request, membership_id: int):
+    """Remove someone from the workspace."""
+    membership = get_object_or_404(request.workspace.memberships, pk=membership_id)
+    try:
+        membership_remove(membership=membership)
+        messages.success(request, f"{membership.user.email} was removed from the workspace.")
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    if membership.user_id == request.user.id:
+        return redirect("home")
+    return redirect("canvas:members", workspace=request.workspace.slug)
+
+
+@admin_required
+@require_POST
+def invitation_revoke_view(request, invitation_id: int):
+    """Withdraw a pending invitation."""
+    invitation = get_object_or_404(request.workspace.invitations.pending(), pk=invitation_id)
+    invitation_revoke(invitation=invitation)
+    messages.success(request, f"Invitation of {invitation.email} withdrawn.")
+    return redirect("canvas:members", workspace=request.workspace.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept_view(request, token: str):
+    """The invitee's landing page: join the workspace with one click."""
+    invitation = get_object_or_404(Invitation.objects.select_related("workspace"), token=token)
+    error = None
+    if invitation.accepted_at or invitation.revoked_at:
+        error = "This invitation has already been used or was withdrawn."
+    elif request.method == "POST":
+        try:
+            membership = invitation_accept(invitation=invitation, user=request.user)
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            messages.success(request, f"Welcome to {membership.workspace.name}.")
+            return redirect(membership.workspace)
+    status = 400 if error else 200
+    return render(
+        request,
+        "canvas/invitation_accept.html",
+        {"invitation": invitation, "error": error},
+        status=status,
+    )

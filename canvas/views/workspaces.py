@@ -1,0 +1,42 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from canvas.access import LAST_WORKSPACE_SESSION_KEY, admin_required
+from canvas.forms import WorkspaceForm
+from canvas.services.workspaces import workspace_create, workspace_rename
+
+
+def home(request):
+    """Send a marketer to the workspace they last used, or to create their first."""
+    memberships = request.user.memberships.select_related("workspace")
+    last = request.session.get(LAST_WORKSPACE_SESSION_KEY)
+    chosen = next((m for m in memberships if m.workspace.slug == last), None)
+    chosen = chosen or memberships.first()
+    if chosen is None:
+        return redirect("canvas:workspace_create")
+    return redirect(chosen.workspace)
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_create_view(request):
+    """Create a workspace; its creator becomes its admin."""
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        workspace = workspace_create(name=form.cleaned_data["name"], created_by=request.user)
+        messages.success(request, f"Workspace “{workspace.name}” is ready. You are its admin.")
+        return redirect(workspace)
+    first = not request.user.memberships.exists()
+    return render(request, "canvas/workspace_create.html", {"form": form, "first": first})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def workspace_settings(request):
+    """Settings › Workspace: rename it."""
+    form = WorkspaceForm(request.POST or None, initial={"name": request.workspace.name})
+    if request.method == "POST" and form.is_valid():
+        workspace_rename(workspace=request.workspace, name=form.cleaned_data["name"])
+        messages.success(request, "Workspace renamed.")
+        return redirect("canvas:workspace_settings", workspace=request.workspace.slug)
+    return render(request, "canvas/settings/workspace.html", {"form": form})

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from canvas.views.workspaces import home
+
+admin.site.site_header = "Pinsync operations"
+admin.site.site_title = "Pinsync operations"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("canvas.urls")),
+    path("", include("partners.urls")),
+]

@@ -1,0 +1,72 @@
+"""Personas shared by every test: an admin and a marketer of one workspace, and
+an outsider who is admin of another workspace."""
+
+import pytest
+from django.test import Client
+
+from canvas.models import Role
+from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory(name="Acme Outdoor", slug="acme")
+
+
+@pytest.fixture
+def admin(workspace):
+    user = UserFactory(email="alice@acme.test", first_name="Alice", last_name="Admin")
+    MembershipFactory(workspace=workspace, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def marketer(workspace):
+    user = UserFactory(email="bob@acme.test", first_name="Bob", last_name="Marketer")
+    MembershipFactory(workspace=workspace, user=user, role=Role.MARKETER)
+    return user
+
+
+@pytest.fixture
+def other_workspace(db):
+    return WorkspaceFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def outsider(other_workspace):
+    user = UserFactory(email="charlie@globex.test", first_name="Charlie", last_name="Outsider")
+    MembershipFactory(workspace=other_workspace, user=user, role=Role.ADMIN)
+    return user
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_admin(admin):
+    return _client_for(admin)
+
+
+@pytest.fixture
+def as_marketer(marketer):
+    return _client_for(marketer)
+
+
+@pytest.fixture
+def as_outsider(outsider):
+    return _client_for(outsider)
+
+
+@pytest.fixture
+def password():
+    """The password every factory-made person has."""
+    return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness buys nothing in tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

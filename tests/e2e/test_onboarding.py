@@ -1,0 +1,79 @@
+"""A marketer signs up, creates a workspace, invites a colleague who joins."""
+
+import re
+
+from playwright.sync_api import expect
+
+from canvas.models import Invitation, Membership, Role, Workspace
+
+PASSWORD = "a-long-Pass-phrase-42"
+
+
+def sign_up(page, live_server, email, next_url=""):
+    page.goto(f"{live_server.url}/accounts/signup/{next_url}")
+    page.get_by_placeholder("Email address").fill(email)
+    page.get_by_placeholder("Password", exact=True).fill(PASSWORD)
+    page.get_by_placeholder("Password (again)").fill(PASSWORD)
+
+
+def test_sign_up_create_workspace_invite_and_join(page, live_server, screenshot, transactional_db):
+    # Alice signs up and creates her workspace.
+    sign_up(page, live_server, "alice@acme.test")
+    screenshot(page, "01-sign-up")
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Create your workspace")).to_be_visible()
+    page.get_by_label("Workspace name").fill("Acme Outdoor")
+    page.get_by_role("button", name="Create workspace").click()
+    expect(
+        page.get_by_text("Workspace “Acme Outdoor” is ready. You are its admin.")
+    ).to_be_visible()
+    expect(page.get_by_test_id("workspace-switcher")).to_contain_text("Acme Outdoor")
+    screenshot(page, "02-workspace")
+
+    # She invites Dana as a marketer; the link is on screen.
+    page.get_by_role("link", name="Members").click()
+    page.get_by_label("Email address").fill("dana@acme.test")
+    page.locator("#id_role").select_option("marketer")
+    page.get_by_role("button", name="Send invitation").click()
+    link = page.get_by_test_id("invitation-link").inner_text().strip()
+    invitation = Invitation.objects.get()
+    assert link.endswith(invitation.get_absolute_url())
+    expect(page.get_by_test_id("invitation-row")).to_contain_text("dana@acme.test")
+    screenshot(page, "03-members")
+    page.get_by_role("button", name="Log out").click()
+
+    # Dana follows the link, signs up on the way, and joins.
+    page.goto(live_server.url + invitation.get_absolute_url())
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.get_by_role("link", name="sign up").click()
+    page.get_by_placeholder("Email address").fill("dana@acme.test")
+    page.get_by_placeholder("Password", exact=True).fill(PASSWORD)
+    page.get_by_placeholder("Password (again)").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Join Acme Outdoor")).to_be_visible()
+    page.get_by_role("button", name="Join workspace").click()
+    expect(page.get_by_text("Welcome to Acme Outdoor.")).to_be_visible()
+    expect(page.get_by_test_id("workspace-switcher")).to_contain_text("Acme Outdoor")
+
+    workspace = Workspace.objects.get()
+    assert sorted(
+        Membership.objects.filter(workspace=workspace).values_list("user__email", "role")
+    ) == [
+        ("alice@acme.test", Role.ADMIN),
+        ("dana@acme.test", Role.MARKETER),
+    ]
+    # As a marketer, Dana sees the members but not the admin pages.
+    page.get_by_role("link", name="Members").click()
+    expect(page.get_by_test_id("member-row")).to_have_count(2)
+    expect(page.get_by_role("link", name="API Keys")).to_have_count(0)
+
+
+def test_log_in_with_email_and_log_out(page, live_server, admin, password, workspace):
+    page.goto(live_server.url + "/")
+    page.get_by_placeholder("Email address").fill(admin.email)
+    page.get_by_placeholder("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page).to_have_url(f"{live_server.url}/w/{workspace.slug}/canvas/")
+    expect(page.get_by_test_id("current-user")).to_have_text(admin.email)
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
