@@ -6,3 +6,7 @@ class CanvasConfig(AppConfig):
 
     name = "canvas"
     verbose_name = "Workspaces and canvases"
+
+    def ready(self) -> None:
+        # The step kinds this app ships register themselves on import.
+        from canvas.steps import delay  # noqa: F401

@@ -1,6 +1,31 @@
 """Models of the core app, one module per concern."""
 
+from canvas.models.canvases import (
+    Canvas,
+    CanvasStatus,
+    Enrollment,
+    EnrollmentState,
+    EntryType,
+    Step,
+    StepMetric,
+)
+from canvas.models.customers import Customer
 from canvas.models.users import User
 from canvas.models.workspaces import ApiKey, Invitation, Membership, Role, Workspace
 
-__all__ = ["ApiKey", "Invitation", "Membership", "Role", "User", "Workspace"]
+__all__ = [
+    "ApiKey",
+    "Canvas",
+    "CanvasStatus",
+    "Customer",
+    "Enrollment",
+    "EnrollmentState",
+    "EntryType",
+    "Invitation",
+    "Membership",
+    "Role",
+    "Step",
+    "StepMetric",
+    "User",
+    "Workspace",
+]

@@ -1,0 +1,35 @@
+from django.db import models
+
+from canvas.models.workspaces import Workspace
+
+
+class Customer(models.Model):
+    """One of the brand's end users ("users" in the analytics), stored per workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="customers")
+    external_id = models.CharField(max_length=255)
+    # Normalized (see canvas/customer_fields.py) or empty when unknown.
+    email = models.CharField(max_length=320, blank=True, default="")
+    ios_idfa = models.CharField("iOS IDFA", max_length=36, blank=True, default="")
+    android_gaid = models.CharField("Android GAID", max_length=36, blank=True, default="")
+    ads_tracking_enabled = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "external_id"], name="unique_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "email"], name="customer_email_idx"),
+            models.Index(fields=["workspace", "id"], name="customer_page_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def has_maid(self) -> bool:
+        return bool(self.ios_idfa or self.android_gaid)

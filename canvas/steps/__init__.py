@@ -1,0 +1,1 @@
+"""Step kinds: the registry, and the kinds the core app ships (Delay)."""
