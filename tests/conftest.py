@@ -7,6 +7,9 @@ from django.test import Client
 from canvas.models import Role
 from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
 
+# The local Pinterest sandbox, started on a free port for the tests that ask for it.
+pytest_plugins = ["tests.pinterest_fixtures"]
+
 
 @pytest.fixture
 def workspace(db):
