@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 ## run: set up, then start the web app, the worker cluster and the Pinterest sandbox
 run: install
 	@$(BIN)/python manage.py migrate --noinput -v0
+	@$(BIN)/python manage.py setup_schedules
 	@$(BIN)/python manage.py demo_data
 	@echo "Open http://127.0.0.1:8000 — Ctrl-C stops everything."
 	@$(BIN)/honcho start

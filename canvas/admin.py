@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from canvas.models import ApiKey, Invitation, Membership, User, Workspace
+from canvas.models import (
+    ApiKey,
+    CustomerImport,
+    CustomerImportRowError,
+    Invitation,
+    Membership,
+    User,
+    Workspace,
+)
 
 
 @admin.register(User)
@@ -67,4 +75,44 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         # Keys are created in the product, where the raw value can be shown once.
+        return False
+
+
+class CustomerImportRowErrorInline(admin.TabularInline):
+    model = CustomerImportRowError
+    fields = ["line", "external_id", "field", "reason"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        # An admin inline cannot be sliced; showing the first rows is enough to diagnose.
+        ids = super().get_queryset(request).order_by("line").values_list("pk", flat=True)[:100]
+        return super().get_queryset(request).filter(pk__in=list(ids))
+
+
+@admin.register(CustomerImport)
+class CustomerImportAdmin(admin.ModelAdmin):
+    """Read-only: imports are started from the Customers page or `manage.py import_customers`."""
+
+    list_display = [
+        "file_name",
+        "workspace",
+        "status",
+        "total_rows",
+        "processed_rows",
+        "created_count",
+        "updated_count",
+        "error_count",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["file_name", "workspace__name"]
+    inlines = [CustomerImportRowErrorInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -46,7 +46,9 @@ class _Route:
 
 
 def _claim(now: datetime, limit: int) -> list[tuple[int, int, int, bool]]:
-    due = Enrollment.objects.filter(state=EnrollmentState.ACTIVE, due_at__lte=now).order_by("due_at")
+    due = Enrollment.objects.filter(state=EnrollmentState.ACTIVE, due_at__lte=now).order_by(
+        "due_at"
+    )
     if connection.features.has_select_for_update_skip_locked:
         due = due.select_for_update(skip_locked=True)
     return list(due.values_list("id", "customer_id", "step_id", "waiting")[:limit])
@@ -93,14 +95,20 @@ def engine_advance_chunk(*, now: datetime | None = None, limit: int = CHUNK_SIZE
 
     for following, ids in moves.items():
         if following is None:
-            Enrollment.objects.filter(pk__in=ids).update(state=EnrollmentState.EXITED, exited_at=now)
+            Enrollment.objects.filter(pk__in=ids).update(
+                state=EnrollmentState.EXITED, exited_at=now
+            )
         else:
-            Enrollment.objects.filter(pk__in=ids).update(step_id=following, waiting=False, due_at=now)
+            Enrollment.objects.filter(pk__in=ids).update(
+                step_id=following, waiting=False, due_at=now
+            )
     metrics.metrics_add(counts=dict(counts), at=now)
     return len(rows)
 
 
-def engine_advance(*, now: datetime | None = None, limit: int = CHUNK_SIZE, max_chunks: int | None = None) -> int:
+def engine_advance(
+    *, now: datetime | None = None, limit: int = CHUNK_SIZE, max_chunks: int | None = None
+) -> int:
     """Advance chunks until nothing is due (or max_chunks); returns enrollments handled."""
     handled, chunks = 0, 0
     while max_chunks is None or chunks < max_chunks:

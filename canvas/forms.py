@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from canvas.models import Role
 
@@ -30,3 +32,21 @@ class ApiKeyForm(forms.Form):
         label="Key name",
         help_text="What uses this key, e.g. “Production backend”.",
     )
+
+
+class CustomerImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        file = self.cleaned_data["file"]
+        limit = settings.CUSTOMER_IMPORT_MAX_BYTES
+        if file.size > limit:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(file.size)}; files up to "
+                f"{filesizeformat(limit)} can be imported here. Split it, or ask an operator "
+                "to run `manage.py import_customers`, which has no limit."
+            )
+        return file

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "allauth",
     "allauth.account",
     "django_htmx",
@@ -105,7 +106,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": env("SQLITE_TEST_PATH", default=None)},
+            # A file, not memory: shared-cache in-memory SQLite takes table locks that
+            # ignore busy_timeout, so concurrent workers would fail in tests only.
+            "TEST": {"NAME": env("SQLITE_TEST_PATH", default=str(BASE_DIR / "test-db.sqlite3"))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -223,5 +226,21 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-q2 logs every enqueue and worker heartbeat at INFO.
+        "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
+    },
 }
+
+# --- Customer imports ---
+# Largest CSV the Customers page accepts (manage.py import_customers has no limit).
+CUSTOMER_IMPORT_MAX_BYTES = env.int("CUSTOMER_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+
+# --- Ingestion API (/api/v1/, canvas/api/) ---
+# django-ninja as an app: its bundled Swagger UI files are served, so /api/v1/docs works offline.
+INSTALLED_APPS += ["ninja"]
+# Calls each API key may make per minute (a fixed window counted in the cache); 0 disables.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+# Largest request body the API reads; larger ones get 413.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)

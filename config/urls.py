@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from canvas.api import api
 from canvas.views.workspaces import home
 
 admin.site.site_header = "Pinsync operations"
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
     path("", include("canvas.urls")),
     path("", include("partners.urls")),
 ]

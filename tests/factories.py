@@ -2,7 +2,7 @@
 
 import factory
 
-from canvas.models import Membership, Role, User, Workspace
+from canvas.models import Customer, Membership, Role, User, Workspace
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -38,3 +38,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.MARKETER
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    external_id = factory.Sequence(lambda n: f"cust-{n}")
+    email = factory.LazyAttribute(lambda c: f"{c.external_id}@example.com")

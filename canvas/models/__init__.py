@@ -10,6 +10,7 @@ from canvas.models.canvases import (
     StepMetric,
 )
 from canvas.models.customers import Customer
+from canvas.models.imports import CustomerImport, CustomerImportRowError, ImportStatus
 from canvas.models.users import User
 from canvas.models.workspaces import ApiKey, Invitation, Membership, Role, Workspace
 
@@ -18,9 +19,12 @@ __all__ = [
     "Canvas",
     "CanvasStatus",
     "Customer",
+    "CustomerImport",
+    "CustomerImportRowError",
     "Enrollment",
     "EnrollmentState",
     "EntryType",
+    "ImportStatus",
     "Invitation",
     "Membership",
     "Role",

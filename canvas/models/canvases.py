@@ -23,8 +23,12 @@ class Canvas(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="canvases")
     name = models.CharField(max_length=200)
-    status = models.CharField(max_length=20, choices=CanvasStatus.choices, default=CanvasStatus.DRAFT)
-    entry_type = models.CharField(max_length=20, choices=EntryType.choices, default=EntryType.SCHEDULED)
+    status = models.CharField(
+        max_length=20, choices=CanvasStatus.choices, default=CanvasStatus.DRAFT
+    )
+    entry_type = models.CharField(
+        max_length=20, choices=EntryType.choices, default=EntryType.SCHEDULED
+    )
     # Action-based entry: the custom event name received by the ingestion API.
     entry_event = models.CharField(max_length=200, blank=True, default="")
     # A list of filters, see canvas/segments.py.

@@ -54,11 +54,18 @@ def _parse_maid(name: str, value: Any) -> str:
 
 def _check_attribute(name: str, value: Any) -> Any:
     if not name or len(name) > MAX_ATTRIBUTE_NAME:
-        raise CustomerDataError(name or "(empty)", f"attribute names are 1 to {MAX_ATTRIBUTE_NAME} characters")
+        raise CustomerDataError(
+            name or "(empty)", f"attribute names are 1 to {MAX_ATTRIBUTE_NAME} characters"
+        )
     scalar = (str, int, float, bool, type(None))
-    if isinstance(value, scalar) or (isinstance(value, list) and all(isinstance(v, scalar) for v in value)):
+    if isinstance(value, scalar) or (
+        isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+    ):
         return value
-    raise CustomerDataError(name, f"custom attributes are text, numbers, true/false or lists of them, not {type(value).__name__}")
+    raise CustomerDataError(
+        name,
+        f"custom attributes are text, numbers, true/false or lists of them, not {type(value).__name__}",
+    )
 
 
 def customer_record_parse(raw: dict[str, Any]) -> CustomerRecord:
@@ -85,7 +92,9 @@ def customer_record_parse(raw: dict[str, Any]) -> CustomerRecord:
         if name in raw:
             fields[name] = _parse_maid(name, raw[name])
     if "ads_tracking_enabled" in raw and raw["ads_tracking_enabled"] not in (None, ""):
-        fields["ads_tracking_enabled"] = _parse_bool("ads_tracking_enabled", raw["ads_tracking_enabled"])
+        fields["ads_tracking_enabled"] = _parse_bool(
+            "ads_tracking_enabled", raw["ads_tracking_enabled"]
+        )
     attributes = {k: _check_attribute(k, v) for k, v in raw.items() if k not in STANDARD_FIELDS}
     return CustomerRecord(external_id=external_id, fields=fields, attributes=attributes)
 
@@ -118,7 +127,9 @@ def customers_upsert(*, workspace: Workspace, records: list[CustomerRecord]) -> 
     }
     rows = []
     for external_id, record in merged.items():
-        customer = existing.get(external_id) or Customer(workspace=workspace, external_id=external_id)
+        customer = existing.get(external_id) or Customer(
+            workspace=workspace, external_id=external_id
+        )
         for name, value in record.fields.items():
             setattr(customer, name, value)
         customer.attributes = {**(customer.attributes or {}), **record.attributes}
@@ -129,12 +140,21 @@ def customers_upsert(*, workspace: Workspace, records: list[CustomerRecord]) -> 
         rows,
         update_conflicts=True,
         unique_fields=["workspace", "external_id"],
-        update_fields=["email", "ios_idfa", "android_gaid", "ads_tracking_enabled", "attributes", "updated_at"],
+        update_fields=[
+            "email",
+            "ios_idfa",
+            "android_gaid",
+            "ads_tracking_enabled",
+            "attributes",
+            "updated_at",
+        ],
     )
     return UpsertResult(created=len(merged) - len(existing), updated=len(existing))
 
 
 def customers_delete(*, workspace: Workspace, external_ids: list[str]) -> int:
     """Erase customers of a workspace by external_id; returns how many existed."""
-    deleted, per_model = Customer.objects.filter(workspace=workspace, external_id__in=external_ids).delete()
+    deleted, per_model = Customer.objects.filter(
+        workspace=workspace, external_id__in=external_ids
+    ).delete()
     return per_model.get(Customer._meta.label, 0)

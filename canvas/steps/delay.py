@@ -29,7 +29,13 @@ class DelayKind(StepKind):
     form_class = DelayForm
 
     def default_config(self):
-        return {"amount": 1, "unit": "days"}
+        # Unset on purpose: the marketer chooses the wait; launch refuses until then.
+        return {}
+
+    def launch_errors(self, step: Step) -> list[str]:
+        if "amount" not in step.config:
+            return ["Choose how long to wait."]
+        return super().launch_errors(step)
 
     def summary(self, step: Step) -> str:
         amount, unit = step.config.get("amount"), step.config.get("unit", "")

@@ -37,7 +37,8 @@ class StepKind:
 
     def form(self, step: Step, data=None) -> forms.Form:
         """The editor's form, bound to posted data or filled from the step's config."""
-        return self.form_class(data=data, initial=step.config)
+        # Ids unique per step: several editors share the builder page.
+        return self.form_class(data=data, initial=step.config, auto_id=f"id_step{step.pk}_%s")
 
     def config_from_form(self, form: forms.Form) -> dict[str, Any]:
         """The config to store from a valid editor form."""
@@ -52,8 +53,12 @@ class StepKind:
         form = self.form_class(data=step.config)
         if form.is_valid():
             return []
-        return [f"{form.fields[name].label or name}: {' '.join(errs)}" if name != "__all__" else " ".join(errs)
-                for name, errs in form.errors.items()]
+        return [
+            f"{form.fields[name].label or name}: {' '.join(errs)}"
+            if name != "__all__"
+            else " ".join(errs)
+            for name, errs in form.errors.items()
+        ]
 
     def summary(self, step: Step) -> str:
         """One line describing the configured step, for the step list."""

@@ -1,0 +1,180 @@
+"""The use cases behind the endpoints: validate the whole call, then write it in one transaction.
+
+A call with any bad object raises InvalidRequest naming every bad field and
+writes nothing. Logs carry counts and ids of rows, never emails or device ids.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from ninja.errors import HttpError
+
+from canvas.api.errors import FieldError, InvalidRequest
+from canvas.api.schemas import CustomerAttributesIn, EventIn
+from canvas.models import Canvas, CanvasStatus, Customer, EntryType, Workspace
+from canvas.services.customers import (
+    CustomerDataError,
+    CustomerRecord,
+    customer_record_parse,
+    customers_delete,
+    customers_upsert,
+)
+from canvas.services.enrollments import canvas_enter, canvases_enter_on_event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    customers_created: int
+    customers_updated: int
+    events_processed: int
+    canvas_entries: int
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    canvas_id: int
+    recipients: int
+    entered: int
+    not_entered: int
+
+
+def _external_ids_parse(
+    values: list[Any], loc: tuple[str | int, ...], errors: list[FieldError]
+) -> dict[int, str]:
+    """Index → normalized external_id, with the same rules as customer records."""
+    parsed = {}
+    for index, value in enumerate(values):
+        try:
+            parsed[index] = customer_record_parse({"external_id": value}).external_id
+        except CustomerDataError as exc:
+            errors.append(FieldError(loc=(loc[0], index, *loc[1:]), message=exc.message))
+    return parsed
+
+
+def _customer_ids(workspace: Workspace, external_ids) -> dict[str, int]:
+    return dict(
+        Customer.objects.filter(workspace=workspace, external_id__in=set(external_ids)).values_list(
+            "external_id", "pk"
+        )
+    )
+
+
+def _unknown(external_id: str) -> str:
+    return f"no customer with external_id {external_id!r} in this workspace"
+
+
+def users_track(
+    *, workspace: Workspace, attributes: list[CustomerAttributesIn], events: list[EventIn]
+) -> TrackResult:
+    """Upsert customers, then enter the event's customers into the canvases waiting for it."""
+    errors: list[FieldError] = []
+    records: list[CustomerRecord] = []
+    for index, item in enumerate(attributes):
+        try:
+            records.append(customer_record_parse(item.raw()))
+        except CustomerDataError as exc:
+            errors.append(FieldError(loc=("attributes", index, exc.field), message=exc.message))
+    # Customers this call names in attributes, even those refused for another
+    # field: their events are not "unknown", the attributes error says enough.
+    declared = _external_ids_parse([a.external_id for a in attributes], ("attributes",), [])
+    event_external_ids = _external_ids_parse(
+        [e.external_id for e in events], ("events", "external_id"), errors
+    )
+    # An event must be about a customer who exists or whom this call creates:
+    # refusing a typo beats creating a customer who has no identifiers.
+    known = set(_customer_ids(workspace, event_external_ids.values()))
+    known.update(declared.values())
+    for index, external_id in event_external_ids.items():
+        if external_id not in known:
+            errors.append(
+                FieldError(loc=("events", index, "external_id"), message=_unknown(external_id))
+            )
+    if errors:
+        raise InvalidRequest(sorted(errors, key=_loc_order))
+
+    with transaction.atomic():
+        upserted = customers_upsert(workspace=workspace, records=records)
+        customer_ids = _customer_ids(workspace, event_external_ids.values())
+        by_event: dict[str, list[int]] = {}
+        for index, event in enumerate(events):
+            # A customer deleted since validation is skipped, not an error.
+            if (customer_id := customer_ids.get(event_external_ids[index])) is not None:
+                by_event.setdefault(event.name, []).append(customer_id)
+        entries = sum(
+            canvases_enter_on_event(workspace=workspace, event_name=name, customer_ids=ids)
+            for name, ids in by_event.items()
+        )
+    result = TrackResult(
+        customers_created=upserted.created,
+        customers_updated=upserted.updated,
+        events_processed=len(events),
+        canvas_entries=entries,
+    )
+    logger.info("users/track workspace=%s %s", workspace.pk, result)
+    return result
+
+
+def _loc_order(error: FieldError) -> tuple:
+    # Attributes before events, then by index, as the caller sent them.
+    section, index = error.loc[0], error.loc[1]
+    return (section != "attributes", index)
+
+
+def canvas_trigger_send(
+    *, workspace: Workspace, canvas_id: int, external_ids: list[Any]
+) -> TriggerResult:
+    """Enter the named customers into an active API-triggered canvas of the workspace."""
+    canvas = Canvas.objects.filter(workspace=workspace, pk=canvas_id).first()
+    if canvas is None:
+        raise HttpError(404, f"No canvas {canvas_id} in this workspace.")
+    if canvas.entry_type != EntryType.API:
+        raise HttpError(
+            409,
+            f"Canvas {canvas_id} is {canvas.get_entry_type_display().lower()}, not API-triggered: "
+            "set its entry to API-triggered to start it from the API.",
+        )
+    if canvas.status != CanvasStatus.ACTIVE:
+        raise HttpError(
+            409,
+            f"Canvas {canvas_id} is {canvas.get_status_display().lower()}, not active: "
+            "launch it first.",
+        )
+    errors: list[FieldError] = []
+    parsed = _external_ids_parse(external_ids, ("recipients", "external_id"), errors)
+    customer_ids = _customer_ids(workspace, parsed.values())
+    for index, external_id in parsed.items():
+        if external_id not in customer_ids:
+            errors.append(
+                FieldError(loc=("recipients", index, "external_id"), message=_unknown(external_id))
+            )
+    if errors:
+        raise InvalidRequest(sorted(errors, key=lambda e: e.loc[1]))
+
+    with transaction.atomic():
+        # Already in the canvas, barred from re-entry or outside the segment:
+        # canvas_enter leaves them out, which is not an error.
+        entered = canvas_enter(canvas=canvas, customer_ids=customer_ids.values())
+    result = TriggerResult(
+        canvas_id=canvas.pk,
+        recipients=len(customer_ids),
+        entered=entered,
+        not_entered=len(customer_ids) - entered,
+    )
+    logger.info("canvas/trigger/send workspace=%s %s", workspace.pk, result)
+    return result
+
+
+def users_delete(*, workspace: Workspace, external_ids: list[Any]) -> int:
+    """Erase the workspace's customers with these external ids; unknown ids are ignored."""
+    errors: list[FieldError] = []
+    parsed = _external_ids_parse(external_ids, ("external_ids",), errors)
+    if errors:
+        raise InvalidRequest(errors)
+    with transaction.atomic():
+        deleted = customers_delete(workspace=workspace, external_ids=list(set(parsed.values())))
+    logger.info("users/delete workspace=%s deleted=%d", workspace.pk, deleted)
+    return deleted

@@ -1,0 +1,23 @@
+"""Reads of the core app that views share."""
+
+from django.db.models import Q, QuerySet, Sum
+
+from canvas import metrics
+from canvas.models import Canvas, Workspace
+
+# Every customer entering a canvas enters its first step (positions run 1..n).
+_FIRST_STEP_ENTERED = Q(steps__position=1, steps__metrics__metric=metrics.ENTERED)
+
+
+def canvases_with_entered(*, workspace: Workspace) -> QuerySet[Canvas]:
+    """The workspace's canvases, each annotated with how many customers entered it."""
+    return (
+        Canvas.objects.filter(workspace=workspace)
+        .select_related("created_by", "updated_by")
+        .annotate(entered=Sum("steps__metrics__count", filter=_FIRST_STEP_ENTERED, default=0))
+    )
+
+
+def step_analytics(*, canvas: Canvas) -> dict[int, dict[str, int]]:
+    """All-time counters of each step of a canvas: {step_id: {metric: count}}."""
+    return metrics.step_totals(step_ids=list(canvas.steps.values_list("pk", flat=True)))

@@ -1,0 +1,335 @@
+"""Customer CSV imports: checking a file, then upserting its rows in chunks, skipping bad ones.
+
+Shared by the Customers page (a django-q2 task) and `manage.py import_customers`.
+Files are streamed through the csv module, so memory stays flat whatever their size.
+
+The format (also explained on the import page): a header row naming the columns;
+external_id is required; email, ios_idfa, android_gaid and ads_tracking_enabled
+are the standard fields; any other column is a custom attribute whose values are
+numbers when they look like one (42, -7, 3.5; not 007) and text otherwise. Empty
+cells are skipped, so they leave what is already stored unchanged.
+"""
+
+import contextlib
+import csv
+import io
+import itertools
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import IO, Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import reset_queries, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from canvas.models import CustomerImport, CustomerImportRowError, ImportStatus, User, Workspace
+from canvas.services.customers import (
+    MAX_ATTRIBUTE_NAME,
+    STANDARD_FIELDS,
+    CustomerDataError,
+    CustomerRecord,
+    customer_record_parse,
+    customers_upsert,
+)
+
+logger = logging.getLogger(__name__)
+
+IMPORT_CHUNK_ROWS = 2_000
+# One task run imports at most this many chunks (100,000 rows, seconds of work) and
+# queues the next run, so no run comes near django-q2's timeout.
+IMPORT_CHUNKS_PER_RUN = 50
+# The field reported for a row whose number of cells does not match the header.
+ROW_FIELD = "(row)"
+_DELIMITERS = ",;\t"
+# Plain integers without leading zeros and plain decimals: 0, 42, -7, 3.50. Not 007,
+# +1, 1e5 or 1,000, which stay text (zip codes, phone numbers, ids).
+_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+
+
+class CustomerFileError(ValueError):
+    """A file that cannot be imported at all; the message is for the person who chose it."""
+
+
+@dataclass(frozen=True)
+class CustomerFileLayout:
+    """What checking a file found: its column names (standard fields lowercased) and row count."""
+
+    columns: tuple[str, ...]
+    total_rows: int
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    external_id: str
+    field: str
+    reason: str
+
+
+@contextlib.contextmanager
+def _text(file: IO[bytes]) -> Iterator[IO[str]]:
+    """The binary file as UTF-8 text (a leading byte-order mark dropped), left open afterwards."""
+    file.seek(0)
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    try:
+        yield text
+    finally:
+        text.detach()
+
+
+def _header(text: IO[str]) -> tuple[Any, tuple[str, ...]]:
+    """A csv reader positioned after the header, and the column names."""
+    first = text.readline()
+    if not first:
+        raise CustomerFileError("The file is empty.")
+    if not first.strip():
+        raise CustomerFileError(
+            "The first line is blank: it must be the header naming the columns."
+        )
+    # Spreadsheets save “CSV” with commas, semicolons or tabs; the header has most of the one used.
+    delimiter = max(_DELIMITERS, key=first.count) if any(d in first for d in _DELIMITERS) else ","
+    reader = csv.reader(_lines(first, text), delimiter=delimiter)
+    return reader, _columns(next(reader))
+
+
+def _lines(first: str, text: IO[str]) -> Iterator[str]:
+    """The file's lines again, refusing NUL characters (PostgreSQL cannot store them in text)."""
+    for number, line in enumerate(itertools.chain([first], text), start=1):
+        if "\x00" in line:
+            raise CustomerFileError(
+                f"The file is not a text CSV: line {number} has a NUL character."
+            )
+        yield line
+
+
+def _columns(header: list[str]) -> tuple[str, ...]:
+    columns = []
+    for position, cell in enumerate(header, start=1):
+        name = cell.strip()
+        if name.lower() in STANDARD_FIELDS:
+            name = name.lower()
+        if not name:
+            raise CustomerFileError(f"Column {position} of the header has no name.")
+        if len(name) > MAX_ATTRIBUTE_NAME:
+            raise CustomerFileError(
+                f"Column {position} of the header is longer than {MAX_ATTRIBUTE_NAME} characters."
+            )
+        if name in columns:
+            raise CustomerFileError(f"The column “{name}” appears twice in the header.")
+        columns.append(name)
+    if "external_id" not in columns:
+        raise CustomerFileError(
+            "The first line must be a header naming the columns, with an external_id column "
+            "(e.g. external_id,email,ios_idfa,android_gaid,ads_tracking_enabled)."
+        )
+    return tuple(columns)
+
+
+def _data_rows(reader) -> Iterator[tuple[int, list[str]]]:
+    """(line the row starts on, cells) for every non-blank row after the header."""
+    line = reader.line_num + 1
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            yield line, row
+        line = reader.line_num + 1
+
+
+def customer_file_inspect(*, file: IO[bytes]) -> CustomerFileLayout:
+    """Check that a file is a UTF-8 CSV with external_id in its header, and count its rows."""
+    total = 0
+    reader = None
+    try:
+        with _text(file) as text:
+            reader, columns = _header(text)
+            for _ in _data_rows(reader):
+                total += 1
+    except UnicodeDecodeError as exc:
+        raise CustomerFileError(
+            "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again."
+        ) from exc
+    except csv.Error as exc:
+        near = f"line {reader.line_num}: " if reader is not None else ""
+        raise CustomerFileError(f"The file is not a readable CSV ({near}{exc}).") from exc
+    if not total:
+        raise CustomerFileError("The file has a header but no customer rows.")
+    return CustomerFileLayout(columns=columns, total_rows=total)
+
+
+def _cell_value(cell: str) -> Any:
+    if _NUMBER_RE.fullmatch(cell):
+        return float(cell) if "." in cell else int(cell)
+    return cell
+
+
+def customer_row_parse(
+    *, columns: tuple[str, ...], line: int, cells: list[str]
+) -> CustomerRecord | RowError:
+    """One CSV row as a validated record, or the reason it is skipped."""
+    id_index = columns.index("external_id")
+    if len(cells) != len(columns):
+        external_id = cells[id_index].strip() if id_index < len(cells) else ""
+        reason = f"has {len(cells)} cells but the header has {len(columns)} columns"
+        return RowError(line, external_id[:255], ROW_FIELD, reason)
+    raw = {}
+    for name, cell in zip(columns, cells, strict=True):
+        value = cell.strip()
+        if value:
+            raw[name] = value if name in STANDARD_FIELDS else _cell_value(value)
+    try:
+        return customer_record_parse(raw)
+    except CustomerDataError as exc:
+        return RowError(line, str(raw.get("external_id", ""))[:255], exc.field, exc.message)
+
+
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+@transaction.atomic
+def _import_chunk(customer_import: CustomerImport, columns, rows) -> None:
+    """Upsert one chunk's good rows and record its bad ones together, so a rerun resumes exactly."""
+    records, errors = [], []
+    for line, cells in rows:
+        parsed = customer_row_parse(columns=columns, line=line, cells=cells)
+        if isinstance(parsed, RowError):
+            errors.append(CustomerImportRowError(customer_import=customer_import, **vars(parsed)))
+        else:
+            records.append(parsed)
+    created = updated = 0
+    if records:
+        result = customers_upsert(workspace=customer_import.workspace, records=records)
+        created, updated = result.created, result.updated
+    CustomerImportRowError.objects.bulk_create(errors)
+    CustomerImport.objects.filter(pk=customer_import.pk).update(
+        processed_rows=F("processed_rows") + len(rows),
+        created_count=F("created_count") + created,
+        updated_count=F("updated_count") + updated,
+        error_count=F("error_count") + len(errors),
+    )
+
+
+def _finish(customer_import: CustomerImport, status: str, failure_reason: str = "") -> None:
+    if customer_import.file:
+        customer_import.file.delete(save=False)
+    CustomerImport.objects.filter(pk=customer_import.pk).update(
+        status=status, failure_reason=failure_reason, finished_at=timezone.now(), file=""
+    )
+    customer_import.refresh_from_db()
+
+
+def customer_import_run(
+    *,
+    customer_import: CustomerImport,
+    file: IO[bytes] | None = None,
+    max_chunks: int | None = None,
+    on_progress: Callable[[CustomerImport], None] | None = None,
+) -> bool:
+    """Import the rows of the file (by default the uploaded one) from where the import left off.
+
+    Stops after `max_chunks` chunks; returns True once every row is processed.
+    """
+    if customer_import.is_finished:
+        return True
+    CustomerImport.objects.filter(pk=customer_import.pk).update(
+        status=ImportStatus.RUNNING, started_at=customer_import.started_at or timezone.now()
+    )
+    customer_import.refresh_from_db()
+    try:
+        with contextlib.ExitStack() as stack:
+            if file is None:
+                file = stack.enter_context(customer_import.file.open("rb"))
+            text = stack.enter_context(_text(file))
+            reader, columns = _header(text)
+            # Rows already imported by an earlier run are read past, not imported again.
+            rows = itertools.islice(_data_rows(reader), customer_import.processed_rows, None)
+            for done, chunk in enumerate(_chunks(rows, IMPORT_CHUNK_ROWS), start=1):
+                _import_chunk(customer_import, columns, chunk)
+                # With DEBUG on, Django keeps every query's SQL (up to 9,000): the bulk
+                # upserts would hold hundreds of megabytes in a long-lived worker.
+                reset_queries()
+                customer_import.refresh_from_db()
+                if on_progress is not None:
+                    on_progress(customer_import)
+                # A short chunk was the last one: finish now rather than in another run.
+                if done == max_chunks and len(chunk) == IMPORT_CHUNK_ROWS:
+                    return False
+    except Exception:
+        logger.exception("Customer import %s failed", customer_import.pk)
+        _finish(
+            customer_import,
+            ImportStatus.FAILED,
+            f"The import stopped after {customer_import.processed_rows:,} rows because of an "
+            "unexpected error; the rows before it are imported.",
+        )
+        raise
+    _finish(customer_import, ImportStatus.DONE)
+    return True
+
+
+@transaction.atomic
+def customer_import_upload(
+    *, workspace: Workspace, created_by: User, upload: UploadedFile
+) -> CustomerImport:
+    """Check an uploaded CSV, keep it and queue its import; raise CustomerFileError if unusable."""
+    layout = customer_file_inspect(file=upload)
+    customer_import = CustomerImport(
+        workspace=workspace,
+        created_by=created_by,
+        file_name=upload.name[:255],
+        total_rows=layout.total_rows,
+    )
+    customer_import.file.save("upload.csv", upload, save=False)
+    customer_import.save()
+    transaction.on_commit(partial(customer_import_enqueue, customer_import_id=customer_import.pk))
+    return customer_import
+
+
+def customer_import_enqueue(*, customer_import_id: int) -> None:
+    """Queue (the next run of) an import on the worker cluster."""
+    async_task(
+        "canvas.tasks.customer_import_task",
+        customer_import_id,
+        task_name=f"customer_import_{customer_import_id}",
+    )
+
+
+def customer_import_file(
+    *,
+    workspace: Workspace,
+    file: IO[bytes],
+    file_name: str,
+    on_progress: Callable[[CustomerImport], None] | None = None,
+) -> CustomerImport:
+    """Import a local CSV right now, in this process; raise CustomerFileError if unusable."""
+    layout = customer_file_inspect(file=file)
+    customer_import = CustomerImport.objects.create(
+        workspace=workspace, file_name=file_name[:255], total_rows=layout.total_rows
+    )
+    customer_import_run(customer_import=customer_import, file=file, on_progress=on_progress)
+    return customer_import
+
+
+ERROR_REPORT_HEADER = ("line", "external_id", "field", "reason")
+
+
+def customer_import_error_report(*, customer_import: CustomerImport) -> Iterator[str]:
+    """The skipped rows as CSV text, line by line, streamed from the database."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(ERROR_REPORT_HEADER)
+    errors = customer_import.row_errors.order_by("line").values_list(*ERROR_REPORT_HEADER)
+    for values in errors.iterator(chunk_size=IMPORT_CHUNK_ROWS):
+        yield line(values)

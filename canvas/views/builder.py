@@ -1,0 +1,274 @@
+"""The canvas list and builder. Parts of the builder are htmx partials swapped in place."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from canvas.canvas_table import CanvasTable
+from canvas.forms_builder import (
+    FILTER_KINDS,
+    OPERATORS,
+    CanvasNameForm,
+    EntryForm,
+    segment_from_post,
+)
+from canvas.models import Canvas, Step
+from canvas.segments import segment_customers, segment_describe, segment_errors
+from canvas.selectors import canvases_with_entered, step_analytics
+from canvas.services import canvases as services
+from canvas.steps.registry import all_kinds, get_kind
+
+
+def _canvas(request, canvas_id: int) -> Canvas:
+    return get_object_or_404(Canvas.objects.filter(workspace=request.workspace), pk=canvas_id)
+
+
+def _step(request, canvas_id: int, step_id: int) -> Step:
+    return get_object_or_404(
+        Step.objects.select_related("canvas").filter(canvas__workspace=request.workspace),
+        pk=step_id,
+        canvas_id=canvas_id,
+    )
+
+
+def canvas_list(request):
+    """Canvas: every journey of the workspace, with its status and entries."""
+    table = CanvasTable(canvases_with_entered(workspace=request.workspace), request=request)
+    table.paginate(page=request.GET.get("page", 1), per_page=25)
+    return render(request, "canvas/builder/list.html", {"table": table, "form": CanvasNameForm()})
+
+
+@require_POST
+def canvas_create_view(request):
+    """Create a draft canvas and open it in the builder."""
+    form = CanvasNameForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the canvas a name.")
+        return redirect("canvas:canvas_list", workspace=request.workspace.slug)
+    canvas = services.canvas_create(
+        workspace=request.workspace, name=form.cleaned_data["name"], created_by=request.user
+    )
+    return redirect(canvas)
+
+
+def _step_card(step: Step, *, form=None, errors=None, stats=None) -> dict:
+    kind = get_kind(step.kind)
+    return {
+        "step": step,
+        "kind": kind,
+        "form": form if form is not None else (kind.form(step) if kind else None),
+        "summary": kind.summary(step) if kind else step.kind,
+        "errors": errors or [],
+        "stats": stats or {},
+        "extra": kind.editor_context(step) if kind else {},
+    }
+
+
+def _builder_context(request, canvas: Canvas, check=None) -> dict:
+    stats = step_analytics(canvas=canvas)
+    step_errors = check.step_errors if check else {}
+    steps = list(canvas.steps.order_by("position", "id"))
+    return {
+        "canvas": canvas,
+        "name_form": CanvasNameForm(initial={"name": canvas.name}),
+        "entry": _entry_context(canvas),
+        "cards": [
+            _step_card(s, errors=step_errors.get(s.pk), stats=stats.get(s.pk)) for s in steps
+        ],
+        "kinds": all_kinds(),
+        "check": check,
+    }
+
+
+def _entry_context(canvas: Canvas, form=None, segment=None) -> dict:
+    segment = canvas.entry_segment if segment is None else segment
+    return {
+        "form": form
+        or EntryForm(
+            initial={
+                "entry_type": canvas.entry_type,
+                "entry_event": canvas.entry_event,
+                "allow_reentry": canvas.allow_reentry,
+            }
+        ),
+        "segment": segment,
+        "segment_words": segment_describe(segment),
+        "filter_kinds": FILTER_KINDS,
+        "operators": OPERATORS,
+    }
+
+
+def canvas_builder(request, canvas_id: int):
+    """The builder: entry rule, ordered steps with their editors, launch and stop."""
+    canvas = _canvas(request, canvas_id)
+    return render(request, "canvas/builder/builder.html", _builder_context(request, canvas))
+
+
+@require_POST
+def canvas_rename_view(request, canvas_id: int):
+    """Rename the canvas (allowed at any status)."""
+    canvas = _canvas(request, canvas_id)
+    form = CanvasNameForm(request.POST)
+    if form.is_valid():
+        services.canvas_rename(canvas=canvas, name=form.cleaned_data["name"], user=request.user)
+        messages.success(request, "Canvas renamed.")
+    else:
+        messages.error(request, "A canvas needs a name.")
+    return redirect(canvas)
+
+
+@require_POST
+def canvas_entry_view(request, canvas_id: int):
+    """Save the entry rule (htmx: answers the entry panel)."""
+    canvas = _canvas(request, canvas_id)
+    form = EntryForm(request.POST)
+    segment = segment_from_post(request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            services.canvas_update_entry(
+                canvas=canvas, user=request.user, entry_segment=segment, **form.cleaned_data
+            )
+            saved = True
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    context = {
+        "canvas": canvas,
+        "entry": _entry_context(canvas, form=form, segment=segment),
+        "saved": saved,
+    }
+    context["entry"]["segment_errors"] = segment_errors(segment)
+    return render(
+        request, "canvas/builder/_entry.html", context, status=200 if form.is_valid() else 400
+    )
+
+
+@require_GET
+def segment_filter_row(request, canvas_id: int):
+    """A blank filter row for the entry segment (htmx)."""
+    _canvas(request, canvas_id)
+    context = {
+        "item": {"kind": "attribute", "op": "equals"},
+        "filter_kinds": FILTER_KINDS,
+        "operators": OPERATORS,
+    }
+    return render(request, "canvas/builder/_filter_row.html", context)
+
+
+@require_POST
+def segment_count(request, canvas_id: int):
+    """The live count of customers matching the segment being edited (htmx)."""
+    canvas = _canvas(request, canvas_id)
+    segment = segment_from_post(request.POST)
+    errors = segment_errors(segment)
+    if errors:
+        return HttpResponse(f'<span class="muted">{len(errors)} filter(s) incomplete</span>')
+    count = segment_customers(workspace=request.workspace, filters=segment).count()
+    return render(request, "canvas/builder/_segment_count.html", {"count": count, "canvas": canvas})
+
+
+def _steps_panel(request, canvas: Canvas, status: int = 200):
+    return render(
+        request, "canvas/builder/_steps.html", _builder_context(request, canvas), status=status
+    )
+
+
+@require_POST
+def step_add_view(request, canvas_id: int):
+    """Add a component of the chosen kind at the end (htmx: answers the steps panel)."""
+    canvas = _canvas(request, canvas_id)
+    try:
+        services.step_add(canvas=canvas, kind=request.POST.get("kind", ""))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return _steps_panel(request, canvas, status=400)
+    return _steps_panel(request, canvas)
+
+
+@require_POST
+def step_move_view(request, canvas_id: int, step_id: int):
+    """Move a component up or down (htmx)."""
+    step = _step(request, canvas_id, step_id)
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    try:
+        services.step_move(step=step, offset=offset)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return _steps_panel(request, step.canvas)
+
+
+@require_POST
+def step_delete_view(request, canvas_id: int, step_id: int):
+    """Delete a component (htmx)."""
+    step = _step(request, canvas_id, step_id)
+    try:
+        services.step_delete(step=step)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return _steps_panel(request, step.canvas)
+
+
+def step_editor(request, canvas_id: int, step_id: int):
+    """A component's editor: GET shows it, POST saves it (htmx: answers the step card)."""
+    step = _step(request, canvas_id, step_id)
+    kind = get_kind(step.kind)
+    if request.method == "POST" and kind is not None:
+        form = kind.form(step, data=request.POST)
+        if form.is_valid():
+            try:
+                services.step_configure(
+                    step=step,
+                    name=request.POST.get("step_name", ""),
+                    config=kind.config_from_form(form),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                card = _step_card(step)
+                card["saved"] = True
+                return render(
+                    request, "canvas/builder/_step.html", {"card": card, "canvas": step.canvas}
+                )
+        return render(
+            request,
+            "canvas/builder/_step.html",
+            {"card": _step_card(step, form=form), "canvas": step.canvas},
+            status=400,
+        )
+    return render(
+        request, "canvas/builder/_step.html", {"card": _step_card(step), "canvas": step.canvas}
+    )
+
+
+@require_POST
+def canvas_launch_view(request, canvas_id: int):
+    """Launch Canvas: refuse with each error shown in the editor at fault."""
+    canvas = _canvas(request, canvas_id)
+    try:
+        services.canvas_launch(canvas=canvas, user=request.user)
+    except services.LaunchRefused as refused:
+        context = _builder_context(request, canvas, check=refused.check)
+        return render(request, "canvas/builder/builder.html", context, status=400)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(canvas)
+    messages.success(request, f"“{canvas.name}” is live.")
+    return redirect(canvas)
+
+
+@require_POST
+def canvas_stop_view(request, canvas_id: int):
+    """Stop: no more entries; customers still in the canvas exit where they are."""
+    canvas = _canvas(request, canvas_id)
+    try:
+        services.canvas_stop(canvas=canvas, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(
+            request,
+            f"“{canvas.name}” is stopped. Customers still in it exit at their current step.",
+        )
+    return redirect(canvas)

@@ -1,0 +1,136 @@
+"""Customers: the workspace's end users, one customer's page, and CSV imports."""
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from canvas.forms import CustomerImportForm
+from canvas.models import Customer, Enrollment, EnrollmentState, ImportStatus
+from canvas.services.imports import (
+    CustomerFileError,
+    customer_import_error_report,
+    customer_import_upload,
+)
+from canvas.steps.registry import get_kind
+from canvas.tables import CUSTOMERS_PER_PAGE, CustomerTable, keyset_page
+
+RECENT_IMPORTS = 10
+ERRORS_SHOWN = 100
+ENROLLMENTS_SHOWN = 100
+
+
+def _id_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    # ASCII digits that fit a 64-bit id; anything else is ignored, not a 500.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _matching(customers, search: str):
+    # External ids and emails (stored lowercased) by prefix; an exact value is its own
+    # prefix. The page stops at 51 matches found walking the (workspace, id) index.
+    return customers.filter(Q(external_id__startswith=search) | Q(email__startswith=search.lower()))
+
+
+def customers(request):
+    """Customers: search and page through the workspace's customers, newest first."""
+    search = request.GET.get("q", "").strip()
+    all_customers = Customer.objects.filter(workspace=request.workspace)
+    page = keyset_page(
+        _matching(all_customers, search) if search else all_customers,
+        after=_id_param(request, "after"),
+        before=_id_param(request, "before"),
+        per_page=CUSTOMERS_PER_PAGE,
+    )
+    context = {
+        "search": search,
+        "page": page,
+        "table": CustomerTable(page.rows, workspace_slug=request.workspace.slug),
+        # Only asked when the page is empty, and cheap then: EXISTS, not COUNT.
+        "has_customers": bool(page.rows) or all_customers.exists(),
+        "running_import": request.workspace.customer_imports.filter(
+            status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+        ).first(),
+    }
+    return render(request, "canvas/customers/list.html", context)
+
+
+def _attribute_text(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(_attribute_text(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def customer_detail(request, customer_id: int):
+    """One customer: identifiers, attributes and the canvases they entered."""
+    customer = get_object_or_404(Customer, workspace=request.workspace, pk=customer_id)
+    enrollments = list(
+        Enrollment.objects.filter(customer=customer)
+        .select_related("canvas", "step")
+        .order_by("-entered_at", "-id")[:ENROLLMENTS_SHOWN]
+    )
+    for enrollment in enrollments:
+        kind = get_kind(enrollment.step.kind)
+        enrollment.step_kind_label = kind.label if kind else enrollment.step.kind
+    context = {
+        "customer": customer,
+        "attributes": [(k, _attribute_text(v)) for k, v in sorted(customer.attributes.items())],
+        "enrollments": enrollments,
+        "active_state": EnrollmentState.ACTIVE,
+    }
+    return render(request, "canvas/customers/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def customer_import(request):
+    """Import customers: upload a CSV, then follow its progress."""
+    form = CustomerImportForm()
+    status = 200
+    if request.method == "POST":
+        form = CustomerImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                job = customer_import_upload(
+                    workspace=request.workspace,
+                    created_by=request.user,
+                    upload=form.cleaned_data["file"],
+                )
+            except CustomerFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                return redirect(
+                    "canvas:customer_import_detail",
+                    workspace=request.workspace.slug,
+                    import_id=job.pk,
+                )
+        status = 400
+    context = {
+        "form": form,
+        "max_size": settings.CUSTOMER_IMPORT_MAX_BYTES,
+        "imports": request.workspace.customer_imports.select_related("created_by")[:RECENT_IMPORTS],
+    }
+    return render(request, "canvas/customers/import.html", context, status=status)
+
+
+def customer_import_detail(request, import_id: int):
+    """An import's progress; htmx polls the progress card until the import has finished."""
+    job = get_object_or_404(
+        request.workspace.customer_imports.select_related("created_by"), pk=import_id
+    )
+    context = {"job": job, "row_errors": job.row_errors.all()[:ERRORS_SHOWN]}
+    if request.htmx:
+        return render(request, "canvas/customers/_import_progress.html", context)
+    return render(request, "canvas/customers/import_detail.html", context)
+
+
+def customer_import_errors(request, import_id: int):
+    """The skipped rows of an import, as a CSV download."""
+    job = get_object_or_404(request.workspace.customer_imports, pk=import_id)
+    response = StreamingHttpResponse(
+        customer_import_error_report(customer_import=job), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="customer-import-{job.pk}-errors.csv"'
+    return response

@@ -1,0 +1,15 @@
+"""Every periodic job of the project, in one place; `manage.py setup_schedules` upserts them.
+
+django-q2 checks schedules about every 30 seconds, so these are safety nets
+and slow cadences; work that must start at once is queued directly (e.g. the
+engine is woken when customers enter).
+"""
+
+SCHEDULES = [
+    {
+        "name": "Advance canvas enrollments",
+        "func": "canvas.tasks.engine_advance_task",
+        "schedule_type": "I",  # django_q.models.Schedule.MINUTES
+        "minutes": 1,
+    },
+]

@@ -1,0 +1,304 @@
+"""POST /api/v1/users/track: customers upserted, events entering canvases, all or nothing."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from canvas.models import Canvas, Customer, Enrollment, Step
+from canvas.services.api_keys import api_key_create
+
+URL = "/api/v1/users/track"
+IDFA = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    cache.clear()
+
+
+@pytest.fixture
+def client(workspace, admin):
+    _, raw_key = api_key_create(workspace=workspace, name="Backend", created_by=admin)
+    return Client(headers={"Authorization": f"Bearer {raw_key}"})
+
+
+@pytest.fixture
+def outsider_client(other_workspace, outsider):
+    _, raw_key = api_key_create(workspace=other_workspace, name="Globex", created_by=outsider)
+    return Client(headers={"Authorization": f"Bearer {raw_key}"})
+
+
+def track(client, body):
+    return client.post(URL, json.dumps(body), content_type="application/json")
+
+
+def customers(workspace):
+    return list(
+        Customer.objects.filter(workspace=workspace)
+        .order_by("external_id")
+        .values_list(
+            "external_id", "email", "ios_idfa", "android_gaid", "ads_tracking_enabled", "attributes"
+        )
+    )
+
+
+def action_canvas(workspace, *, entry_event="purchase", status="active"):
+    canvas = Canvas.objects.create(
+        workspace=workspace,
+        name=f"On {entry_event}",
+        status=status,
+        entry_type="action",
+        entry_event=entry_event,
+    )
+    step = Step.objects.create(
+        canvas=canvas, kind="delay", position=1, config={"amount": 1, "unit": "days"}
+    )
+    return canvas, step
+
+
+def test_attributes_create_and_update_customers(client, workspace):
+    Customer.objects.create(
+        workspace=workspace,
+        external_id="u-2",
+        email="bo@example.com",
+        attributes={"tier": "silver"},
+    )
+    response = track(
+        client,
+        {
+            "attributes": [
+                {
+                    "external_id": " u-1 ",
+                    "email": " Ada@Example.com ",
+                    "ios_idfa": IDFA,
+                    "ads_tracking_enabled": "yes",
+                    "tier": "gold",
+                    "scores": [1, 2],
+                },
+                {"external_id": "u-2", "tier": "gold", "android_gaid": None},
+                {"external_id": 3, "ads_tracking_enabled": False},
+            ]
+        },
+    )
+    assert response.status_code == 201
+    assert response.json() == {
+        "customers_created": 2,
+        "customers_updated": 1,
+        "events_processed": 0,
+        "canvas_entries": 0,
+    }
+    assert customers(workspace) == [
+        ("3", "", "", "", False, {}),
+        ("u-1", "ada@example.com", IDFA.lower(), "", True, {"tier": "gold", "scores": [1, 2]}),
+        ("u-2", "bo@example.com", "", "", False, {"tier": "gold"}),
+    ]
+
+
+def test_only_updates_answer_200(client, workspace):
+    Customer.objects.create(workspace=workspace, external_id="u-1")
+    response = track(client, {"attributes": [{"external_id": "u-1", "email": "a@example.com"}]})
+    assert response.status_code == 200
+    assert response.json()["customers_updated"] == 1
+    assert customers(workspace) == [("u-1", "a@example.com", "", "", False, {})]
+
+
+def test_one_bad_object_rejects_the_whole_batch(client, workspace):
+    canvas, _ = action_canvas(workspace)
+    Customer.objects.create(workspace=workspace, external_id="u-0", email="zed@example.com")
+    before = customers(workspace)
+    response = track(
+        client,
+        {
+            "attributes": [
+                {"external_id": "u-1", "email": "ada@example.com"},
+                {"external_id": "u-2", "email": "x"},
+                {"external_id": "u-0", "email": "new@example.com"},
+                {"external_id": "u-3", "ios_idfa": "not-a-uuid"},
+            ],
+            "events": [
+                {"external_id": "u-0", "name": "purchase"},
+                {"external_id": "u-2", "name": "purchase"},
+            ],
+        },
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Invalid request",
+        "errors": [
+            {
+                "loc": ["attributes", 1, "email"],
+                "message": "'x' is not an email address (expected local@domain.tld)",
+            },
+            {
+                "loc": ["attributes", 3, "ios_idfa"],
+                "message": "'not-a-uuid' is not a mobile advertising id (expected a UUID)",
+            },
+        ],
+    }
+    assert customers(workspace) == before
+    assert not Enrollment.objects.filter(canvas=canvas).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "message"),
+    [
+        (
+            {"attributes": [{"external_id": "u-1", "ads_tracking_enabled": "maybe"}]},
+            ["attributes", 0, "ads_tracking_enabled"],
+            "expected true or false, got 'maybe'",
+        ),
+        (
+            {"attributes": [{"external_id": 5.5}]},
+            ["attributes", 0, "external_id"],
+            "is required and must be text",
+        ),
+        ({"attributes": [{"email": "a@example.com"}]}, ["attributes", 0, "external_id"], None),
+        ({"attributes": "u-1"}, ["attributes"], "Input should be a valid list"),
+        ({"attributes": [5]}, ["attributes", 0], "Input should be a JSON object"),
+        (
+            {"attributes": [{"external_id": "u-1", "prefs": {"color": "red"}}]},
+            ["attributes", 0, "prefs"],
+            "custom attributes are text, numbers, true/false or lists of them, not dict",
+        ),
+        ({"events": [{"external_id": "u-1", "name": " "}]}, ["events", 0, "name"], None),
+        ({"events": [{"external_id": "u-1"}]}, ["events", 0, "name"], "Field required"),
+        (
+            {"events": [{"external_id": "u-1", "name": "purchase", "time": "yesterday"}]},
+            ["events", 0, "time"],
+            None,
+        ),
+        ({"purchases": []}, ["purchases"], "Extra inputs are not permitted"),
+        ([], [], "Input should be a JSON object"),
+    ],
+)
+def test_wrong_values_are_named_with_their_index(client, workspace, body, loc, message):
+    response = track(client, body)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["loc"] == loc
+    if message is not None:
+        assert error["message"] == message
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize("body", ["{not json", "external_id=u-1", ""])
+def test_a_body_that_is_not_a_json_object_is_refused(client, body):
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["message"] in {"The request body is not valid JSON.", "Invalid request"}
+    assert Customer.objects.count() == 0
+
+
+def test_events_enter_the_active_canvases_waiting_for_them(client, workspace):
+    purchase, first_step = action_canvas(workspace)
+    signup, _ = action_canvas(workspace, entry_event="signup")
+    draft, _ = action_canvas(workspace, status="draft")
+    Customer.objects.create(workspace=workspace, external_id="known")
+    response = track(
+        client,
+        {
+            "attributes": [{"external_id": "new", "email": "new@example.com"}],
+            "events": [
+                {"external_id": "known", "name": "purchase", "time": "2026-05-01T12:00:00Z"},
+                {"external_id": "new", "name": " purchase ", "properties": {"total": 12.5}},
+                {"external_id": "new", "name": "refund"},
+            ],
+        },
+    )
+    assert response.status_code == 201
+    assert response.json() == {
+        "customers_created": 1,
+        "customers_updated": 0,
+        "events_processed": 3,
+        "canvas_entries": 2,
+    }
+    rows = Enrollment.objects.order_by("customer__external_id").values_list(
+        "canvas", "customer__external_id", "step", "state", "waiting"
+    )
+    assert list(rows) == [
+        (purchase.pk, "known", first_step.pk, "active", False),
+        (purchase.pk, "new", first_step.pk, "active", False),
+    ]
+    assert not Enrollment.objects.filter(canvas__in=[signup, draft]).exists()
+
+
+def test_a_repeated_event_does_not_enroll_twice(client, workspace):
+    canvas, _ = action_canvas(workspace)
+    Customer.objects.create(workspace=workspace, external_id="u-1")
+    event = {"events": [{"external_id": "u-1", "name": "purchase"}]}
+    assert track(client, event).json()["canvas_entries"] == 1
+    response = track(client, event)
+    assert response.status_code == 200
+    assert response.json() == {
+        "customers_created": 0,
+        "customers_updated": 0,
+        "events_processed": 1,
+        "canvas_entries": 0,
+    }
+    assert Enrollment.objects.filter(canvas=canvas).count() == 1
+
+
+def test_an_event_for_an_unknown_customer_is_refused_and_nothing_is_written(client, workspace):
+    canvas, _ = action_canvas(workspace)
+    Customer.objects.create(workspace=workspace, external_id="u-1")
+    response = track(
+        client,
+        {
+            "attributes": [{"external_id": "u-2", "email": "b@example.com"}],
+            "events": [
+                {"external_id": "u-1", "name": "purchase"},
+                {"external_id": "u-2", "name": "purchase"},
+                {"external_id": "ghost", "name": "purchase"},
+            ],
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "loc": ["events", 2, "external_id"],
+            "message": "no customer with external_id 'ghost' in this workspace",
+        }
+    ]
+    assert customers(workspace) == [("u-1", "", "", "", False, {})]
+    assert not Enrollment.objects.filter(canvas=canvas).exists()
+
+
+def test_more_than_1000_objects_is_refused(client, workspace):
+    Customer.objects.create(workspace=workspace, external_id="u-0")
+    body = {
+        "attributes": [{"external_id": f"u-{i}"} for i in range(600)],
+        "events": [{"external_id": "u-0", "name": "purchase"}] * 401,
+    }
+    response = track(client, body)
+    assert response.status_code == 413
+    assert response.json() == {"message": "At most 1,000 objects per call, got 1,001."}
+    assert Customer.objects.count() == 1
+
+
+def test_exactly_1000_objects_are_taken(client, workspace):
+    response = track(client, {"attributes": [{"external_id": f"u-{i}"} for i in range(1000)]})
+    assert response.status_code == 201
+    assert Customer.objects.filter(workspace=workspace).count() == 1000
+
+
+def test_a_key_writes_to_its_own_workspace_only(outsider_client, workspace, other_workspace):
+    canvas, _ = action_canvas(workspace)
+    Customer.objects.create(workspace=workspace, external_id="u-1", email="a@acme.test")
+    response = track(outsider_client, {"attributes": [{"external_id": "u-1", "tier": "gold"}]})
+    assert response.status_code == 201
+    assert customers(other_workspace) == [("u-1", "", "", "", False, {"tier": "gold"})]
+    assert customers(workspace) == [("u-1", "a@acme.test", "", "", False, {})]
+
+    # Events sent with the other key neither see this workspace's customers
+    # nor enter its canvases.
+    Customer.objects.create(workspace=workspace, external_id="acme-only")
+    response = track(
+        outsider_client, {"events": [{"external_id": "acme-only", "name": "purchase"}]}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["loc"] == ["events", 0, "external_id"]
+    response = track(outsider_client, {"events": [{"external_id": "u-1", "name": "purchase"}]})
+    assert response.json()["canvas_entries"] == 0
+    assert not Enrollment.objects.filter(canvas=canvas).exists()

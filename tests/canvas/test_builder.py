@@ -1,0 +1,179 @@
+"""The canvas builder: steps, entry, launch checks shown where the fault is, stop."""
+
+import pytest
+from django.urls import reverse
+
+from canvas.models import Canvas, CanvasStatus, Customer, Enrollment, Step
+
+
+@pytest.fixture
+def canvas(workspace, admin):
+    return Canvas.objects.create(workspace=workspace, name="Welcome", created_by=admin)
+
+
+def url(name, canvas, **kwargs):
+    return reverse(
+        name, kwargs={"workspace": canvas.workspace.slug, "canvas_id": canvas.pk, **kwargs}
+    )
+
+
+def test_create_canvas_and_list_it(as_marketer, workspace, marketer):
+    response = as_marketer.post(
+        reverse("canvas:canvas_create", kwargs={"workspace": workspace.slug}),
+        {"name": "Spring sale"},
+    )
+    canvas = Canvas.objects.get()
+    assert response.url == canvas.get_absolute_url()
+    assert (canvas.name, canvas.status, canvas.created_by) == (
+        "Spring sale",
+        CanvasStatus.DRAFT,
+        marketer,
+    )
+    page = as_marketer.get(
+        reverse("canvas:canvas_list", kwargs={"workspace": workspace.slug})
+    ).content.decode()
+    assert "Spring sale" in page
+    assert "Draft" in page
+
+
+def test_add_reorder_and_delete_steps(as_marketer, canvas):
+    for _ in range(3):
+        assert (
+            as_marketer.post(url("canvas:step_add", canvas), {"kind": "delay"}).status_code == 200
+        )
+    a, b, c = canvas.steps.order_by("position")
+    as_marketer.post(url("canvas:step_move", canvas, step_id=c.pk), {"direction": "up"})
+    assert list(canvas.steps.order_by("position").values_list("pk", flat=True)) == [
+        a.pk,
+        c.pk,
+        b.pk,
+    ]
+    as_marketer.post(url("canvas:step_delete", canvas, step_id=a.pk))
+    assert list(canvas.steps.order_by("position").values_list("pk", "position")) == [
+        (c.pk, 1),
+        (b.pk, 2),
+    ]
+
+
+def test_unknown_kind_is_refused(as_marketer, canvas):
+    response = as_marketer.post(
+        url("canvas:step_add", canvas), {"kind": "teleport"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 400
+    assert "Unknown component" in response.content.decode()
+    assert canvas.steps.count() == 0
+
+
+def test_step_editor_saves_valid_config_and_refuses_bad(as_marketer, canvas):
+    as_marketer.post(url("canvas:step_add", canvas), {"kind": "delay"})
+    step = canvas.steps.get()
+    bad = as_marketer.post(
+        url("canvas:step_editor", canvas, step_id=step.pk), {"amount": "-3", "unit": "days"}
+    )
+    assert bad.status_code == 400
+    assert "Ensure this value is greater than or equal to 0." in bad.content.decode()
+    step.refresh_from_db()
+    assert step.config == {}
+    good = as_marketer.post(
+        url("canvas:step_editor", canvas, step_id=step.pk),
+        {"amount": "2", "unit": "hours", "step_name": "Cool off"},
+    )
+    assert good.status_code == 200
+    step.refresh_from_db()
+    assert (step.name, step.config) == ("Cool off", {"amount": 2, "unit": "hours"})
+    assert "Wait 2 hours" in good.content.decode()
+
+
+def test_entry_segment_is_saved_and_counted(as_marketer, canvas, workspace):
+    Customer.objects.create(
+        workspace=workspace, external_id="a", email="a@x.io", attributes={"visits": 7}
+    )
+    Customer.objects.create(
+        workspace=workspace, external_id="b", email="b@x.io", attributes={"visits": 2}
+    )
+    Customer.objects.create(workspace=workspace, external_id="c", attributes={"visits": 9})
+    data = {
+        "entry_type": "scheduled",
+        "entry_event": "",
+        "filter_kind": ["has_email", "attribute"],
+        "filter_attribute": ["", "visits"],
+        "filter_op": ["equals", "gt"],
+        "filter_value": ["", "5"],
+    }
+    count = as_marketer.post(url("canvas:segment_count", canvas), data)
+    assert count.content.decode().strip() == "<span>1</span>"
+    response = as_marketer.post(url("canvas:canvas_entry", canvas), data)
+    assert response.status_code == 200
+    canvas.refresh_from_db()
+    assert canvas.entry_segment == [
+        {"kind": "has_email"},
+        {"kind": "attribute", "attribute": "visits", "op": "gt", "value": "5"},
+    ]
+
+
+def test_launch_refuses_and_shows_each_error_in_its_step(as_marketer, canvas):
+    as_marketer.post(url("canvas:step_add", canvas), {"kind": "delay"})
+    as_marketer.post(url("canvas:step_add", canvas), {"kind": "delay"})
+    first, second = canvas.steps.order_by("position")
+    as_marketer.post(
+        url("canvas:step_editor", canvas, step_id=first.pk), {"amount": "1", "unit": "days"}
+    )
+    canvas.entry_type = "action"
+    canvas.save()
+    response = as_marketer.post(url("canvas:canvas_launch", canvas))
+    assert response.status_code == 400
+    check = response.context["check"]
+    assert check.canvas_errors == [
+        "Action-based entry: name the custom event that makes customers enter."
+    ]
+    assert check.step_errors == {second.pk: ["Choose how long to wait."]}
+    html = response.content.decode()
+    second_card = html[html.index(f'id="step-{second.pk}"') :]
+    assert "Fix before launch" in second_card[: second_card.index("</article>")]
+    first_card = html[html.index(f'id="step-{first.pk}"') :]
+    assert "Fix before launch" not in first_card[: first_card.index("</article>")]
+    canvas.refresh_from_db()
+    assert canvas.status == CanvasStatus.DRAFT
+
+
+def test_launch_enrolls_the_segment_and_locks_the_steps(
+    as_marketer, canvas, workspace, django_capture_on_commit_callbacks
+):
+    Customer.objects.create(workspace=workspace, external_id="a")
+    Step.objects.create(
+        canvas=canvas, position=1, kind="delay", config={"amount": 1, "unit": "days"}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_marketer.post(url("canvas:canvas_launch", canvas))
+    assert response.status_code == 302
+    canvas.refresh_from_db()
+    assert canvas.status == CanvasStatus.ACTIVE
+    assert Enrollment.objects.count() == 1
+    step = canvas.steps.get()
+    assert as_marketer.post(url("canvas:step_add", canvas), {"kind": "delay"}).status_code == 400
+    as_marketer.post(
+        url("canvas:step_editor", canvas, step_id=step.pk), {"amount": "0", "unit": "days"}
+    )
+    step.refresh_from_db()
+    assert step.config == {"amount": 1, "unit": "days"}
+    as_marketer.post(url("canvas:step_delete", canvas, step_id=step.pk))
+    assert canvas.steps.count() == 1
+    # Renaming stays possible.
+    as_marketer.post(url("canvas:canvas_rename", canvas), {"name": "Welcome v2"})
+    canvas.refresh_from_db()
+    assert canvas.name == "Welcome v2"
+
+
+def test_outsider_cannot_see_or_touch_a_canvas(as_outsider, canvas, other_workspace):
+    assert as_outsider.get(canvas.get_absolute_url()).status_code == 404
+    step = Step.objects.create(canvas=canvas, position=1, kind="delay", config={})
+    foreign = reverse(
+        "canvas:step_delete",
+        kwargs={"workspace": other_workspace.slug, "canvas_id": canvas.pk, "step_id": step.pk},
+    )
+    assert as_outsider.post(foreign).status_code == 404
+    assert Step.objects.filter(pk=step.pk).exists()
+    launch = reverse(
+        "canvas:canvas_launch", kwargs={"workspace": other_workspace.slug, "canvas_id": canvas.pk}
+    )
+    assert as_outsider.post(launch).status_code == 404

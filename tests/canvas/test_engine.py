@@ -1,0 +1,217 @@
+"""The engine moves customers through delays on time and counts every move once."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from canvas import metrics
+from canvas.engine import engine_advance
+from canvas.models import (
+    Canvas,
+    CanvasStatus,
+    Customer,
+    Enrollment,
+    EnrollmentState,
+    EntryType,
+    Step,
+)
+from canvas.selectors import step_analytics
+from canvas.services.canvases import canvas_launch, canvas_stop
+from canvas.services.enrollments import canvas_enter, canvas_enter_segment
+
+START = "2026-03-02 09:00:00+00:00"
+
+
+def make_canvas(
+    workspace, admin, *delays, entry_type=EntryType.SCHEDULED, segment=None, reentry=False
+):
+    canvas = Canvas.objects.create(
+        workspace=workspace,
+        name="Welcome",
+        entry_type=entry_type,
+        entry_segment=segment or [],
+        allow_reentry=reentry,
+        created_by=admin,
+    )
+    for position, (amount, unit) in enumerate(delays, start=1):
+        Step.objects.create(
+            canvas=canvas, position=position, kind="delay", config={"amount": amount, "unit": unit}
+        )
+    return canvas
+
+
+def make_customers(workspace, n, **fields):
+    Customer.objects.bulk_create(
+        [Customer(workspace=workspace, external_id=f"c{i}", **fields) for i in range(n)]
+    )
+    return list(
+        Customer.objects.filter(workspace=workspace).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def totals(canvas):
+    by_id = step_analytics(canvas=canvas)
+    return [by_id[s.pk] for s in canvas.steps.order_by("position")]
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def test_customers_move_through_delays_on_time(
+    workspace, admin, clock, django_capture_on_commit_callbacks
+):
+    canvas = make_canvas(workspace, admin, (2, "hours"), (1, "days"))
+    ids = make_customers(workspace, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        canvas_launch(canvas=canvas, user=admin)
+    first, second = canvas.steps.order_by("position")
+    # Entry woke the engine inline: everyone is waiting out the 2 hours at step 1.
+    assert set(Enrollment.objects.values_list("customer_id", "step_id", "waiting")) == {
+        (cid, first.pk, True) for cid in ids
+    }
+    clock.shift(timedelta(hours=2) - timedelta(seconds=1))
+    assert engine_advance() == 0
+    clock.shift(timedelta(seconds=1))
+    assert engine_advance() == 6  # 3 leave step 1, then 3 arrive at step 2 and start waiting
+    assert set(Enrollment.objects.values_list("step_id", "waiting", "state")) == {
+        (second.pk, True, EnrollmentState.ACTIVE)
+    }
+    clock.shift(timedelta(days=1))
+    assert engine_advance() == 3
+    assert set(Enrollment.objects.values_list("step_id", "state")) == {
+        (second.pk, EnrollmentState.EXITED)
+    }
+    assert totals(canvas) == [
+        {metrics.ENTERED: 3, metrics.PROCEEDED: 3},
+        {metrics.ENTERED: 3, metrics.EXITED: 3},
+    ]
+
+
+def test_counters_add_up_once_drained(workspace, admin, clock):
+    canvas = make_canvas(workspace, admin, (0, "minutes"), (5, "minutes"), (0, "minutes"))
+    make_customers(workspace, 1234)
+    canvas.status = CanvasStatus.ACTIVE
+    canvas.save()
+    canvas_enter_segment(canvas=canvas)
+    engine_advance(limit=100)
+    clock.shift(timedelta(minutes=5))
+    engine_advance(limit=100)
+    steps = totals(canvas)
+    assert steps == [
+        {metrics.ENTERED: 1234, metrics.PROCEEDED: 1234},
+        {metrics.ENTERED: 1234, metrics.PROCEEDED: 1234},
+        {metrics.ENTERED: 1234, metrics.EXITED: 1234},
+    ]
+    for step in steps:
+        assert step[metrics.ENTERED] == step.get(metrics.PROCEEDED, 0) + step.get(metrics.EXITED, 0)
+    assert Enrollment.objects.filter(state=EnrollmentState.EXITED).count() == 1234
+
+
+def test_counters_are_bucketed_per_hour(workspace, admin, clock):
+    canvas = make_canvas(workspace, admin, (90, "minutes"))
+    ids = make_customers(workspace, 2)
+    canvas.status = CanvasStatus.ACTIVE
+    canvas.save()
+    canvas_enter(canvas=canvas, customer_ids=ids)
+    engine_advance()
+    clock.shift(timedelta(minutes=90))
+    engine_advance()
+    step = canvas.steps.get()
+    rows = sorted(step.metrics.values_list("hour", "metric", "count"))
+    start = timezone.now() - timedelta(minutes=90)
+    assert [(h.hour, m, c) for h, m, c in rows] == [
+        (start.hour, metrics.ENTERED, 2),
+        (start.hour + 1, metrics.EXITED, 2),
+    ]
+
+
+def test_segment_decides_who_enters(workspace, admin, clock):
+    canvas = make_canvas(
+        workspace,
+        admin,
+        (0, "minutes"),
+        segment=[
+            {"kind": "has_email"},
+            {"kind": "attribute", "attribute": "tier", "op": "equals", "value": "gold"},
+        ],
+    )
+    Customer.objects.create(
+        workspace=workspace, external_id="gold-mail", email="a@x.io", attributes={"tier": "gold"}
+    )
+    Customer.objects.create(
+        workspace=workspace, external_id="gold-nomail", attributes={"tier": "gold"}
+    )
+    Customer.objects.create(
+        workspace=workspace,
+        external_id="silver-mail",
+        email="b@x.io",
+        attributes={"tier": "silver"},
+    )
+    canvas.status = CanvasStatus.ACTIVE
+    canvas.save()
+    assert canvas_enter_segment(canvas=canvas) == 1
+    assert list(Enrollment.objects.values_list("customer__external_id", flat=True)) == ["gold-mail"]
+
+
+@pytest.mark.parametrize(("reentry", "expected"), [(False, 1), (True, 2)])
+def test_reentry_is_honoured(workspace, admin, clock, reentry, expected):
+    canvas = make_canvas(
+        workspace, admin, (0, "minutes"), entry_type=EntryType.API, reentry=reentry
+    )
+    ids = make_customers(workspace, 1)
+    canvas.status = CanvasStatus.ACTIVE
+    canvas.save()
+    assert canvas_enter(canvas=canvas, customer_ids=ids) == 1
+    # Still inside: never twice at once, whatever the setting.
+    assert canvas_enter(canvas=canvas, customer_ids=ids) == 0
+    engine_advance()
+    assert canvas_enter(canvas=canvas, customer_ids=ids) == expected - 1
+    assert Enrollment.objects.count() == expected
+    assert totals(canvas)[0][metrics.ENTERED] == expected
+
+
+def test_nobody_enters_a_draft_or_stopped_canvas(workspace, admin, clock):
+    canvas = make_canvas(workspace, admin, (0, "minutes"), entry_type=EntryType.API)
+    ids = make_customers(workspace, 2)
+    assert canvas_enter(canvas=canvas, customer_ids=ids) == 0
+    canvas.status = CanvasStatus.STOPPED
+    canvas.save()
+    assert canvas_enter(canvas=canvas, customer_ids=ids) == 0
+    assert Enrollment.objects.count() == 0
+
+
+def test_customers_of_another_workspace_never_enter(workspace, admin, other_workspace, clock):
+    canvas = make_canvas(workspace, admin, (0, "minutes"), entry_type=EntryType.API)
+    canvas.status = CanvasStatus.ACTIVE
+    canvas.save()
+    foreign = make_customers(other_workspace, 2)
+    assert canvas_enter(canvas=canvas, customer_ids=foreign) == 0
+    assert Enrollment.objects.count() == 0
+
+
+def test_stop_exits_everyone_at_their_step_and_counts_it(
+    workspace, admin, clock, django_capture_on_commit_callbacks
+):
+    canvas = make_canvas(workspace, admin, (1, "hours"), (3, "days"))
+    make_customers(workspace, 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        canvas_launch(canvas=canvas, user=admin)
+    clock.shift(timedelta(hours=1))
+    # Two customers reach step 2; three are still waiting at step 1.
+    Enrollment.objects.filter(pk__in=Enrollment.objects.order_by("pk").values("pk")[3:]).update(
+        due_at=timezone.now() + timedelta(hours=5)
+    )
+    engine_advance()
+    with django_capture_on_commit_callbacks(execute=True):
+        canvas_stop(canvas=canvas, user=admin)
+    assert Enrollment.objects.filter(state=EnrollmentState.ACTIVE).count() == 0
+    assert totals(canvas) == [
+        {metrics.ENTERED: 5, metrics.PROCEEDED: 3, metrics.EXITED: 2},
+        {metrics.ENTERED: 3, metrics.EXITED: 3},
+    ]
+    assert canvas_enter(canvas=canvas, customer_ids=[Customer.objects.first().pk]) == 0
