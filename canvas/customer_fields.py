@@ -1,42 +1,60 @@
-"""Validation of the identifiers a customer record carries.
+"""The project's one definition of a valid email and mobile advertising id.
 
-These rules are the project's single definition of a valid email and mobile
-advertising id (see ../shared/pinterest-api-v5.md, "Identifiers and hashing"):
-imports and the ingestion API use them to refuse bad data with a reason, and
-the Audience Sync step builds its hashing on them.
+Imports and the ingestion API use it to refuse bad data, and the Audience Sync
+step hashes what it returns (see ../shared/pinterest-api-v5.md, "Identifiers
+and hashing"). Errors name the field and the reason, never the value: they end
+up in import reports, API answers and logs, where raw PII must not.
 """
 
 import re
 import unicodedata
 
-# local@domain.tld: no spaces, one @, a dot in the domain, a TLD of 2+ letters.
-_EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@.]{2,}$")
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+EMAIL = "email"
+MAID = "maid"
+
+# local@domain.tld: no whitespace or second @, no empty domain label, a TLD of 2+ chars.
+_EMAIL = re.compile(r"[^\s@]+@(?:[^\s@.]+\.)+[^\s@.]{2,}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Android and iOS hand out the all-zero id when the user turned ad tracking off.
 ALL_ZERO_MAID = "00000000-0000-0000-0000-000000000000"
 
 
 class InvalidIdentifier(ValueError):
-    """A value that is not a usable email or mobile advertising id; the message says why."""
+    """A value that is not a usable identifier; `reason` says why, without the value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
-def normalize_email(value: str) -> str:
-    """Trim, NFC-normalize and lowercase an email; raise InvalidIdentifier if it is not one."""
+def stripped_text(value: object, field: str) -> str:
+    """The value trimmed, or InvalidIdentifier when it is missing, empty or not text."""
+    if value is None:
+        raise InvalidIdentifier(field, "missing")
     if not isinstance(value, str):
-        raise InvalidIdentifier(f"email must be text, not {type(value).__name__}")
-    email = unicodedata.normalize("NFC", value.strip()).lower()
-    if not _EMAIL_RE.match(email) or len(email) > 320:
-        raise InvalidIdentifier(f"{value!r} is not an email address (expected local@domain.tld)")
+        raise InvalidIdentifier(field, f"not text ({type(value).__name__})")
+    text = value.strip()
+    if not text:
+        raise InvalidIdentifier(field, "empty")
+    return text
+
+
+def normalize_email(value: object) -> str:
+    """Trimmed, lowercased, NFC email that looks like local@domain.tld."""
+    text = stripped_text(value, EMAIL)
+    # NFC after lowercasing too: lower() can decompose (e.g. "İ" becomes "i" + a combining dot).
+    email = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
+    if not _EMAIL.fullmatch(email) or len(email) > 320:
+        raise InvalidIdentifier(EMAIL, "not an email address of the form local@domain.tld")
     return email
 
 
-def normalize_maid(value: str) -> str:
-    """Trim and lowercase an IDFA/GAID; raise InvalidIdentifier unless it is a non-zero UUID."""
-    if not isinstance(value, str):
-        raise InvalidIdentifier(f"advertising id must be text, not {type(value).__name__}")
-    maid = value.strip().lower()
-    if not _UUID_RE.match(maid):
-        raise InvalidIdentifier(f"{value!r} is not a mobile advertising id (expected a UUID)")
+def normalize_maid(value: object) -> str:
+    """Trimmed, lowercased mobile advertising id (GAID/IDFA) in UUID 8-4-4-4-12 form."""
+    maid = stripped_text(value, MAID).lower()
+    if not _UUID.fullmatch(maid):
+        raise InvalidIdentifier(MAID, "not a UUID of the form 8-4-4-4-12 hex digits")
     if maid == ALL_ZERO_MAID:
-        # iOS and Android report the all-zero id when the person limited ad tracking.
-        raise InvalidIdentifier("the all-zero advertising id means tracking is off")
+        raise InvalidIdentifier(MAID, "all-zero id (the device has ad tracking turned off)")
     return maid

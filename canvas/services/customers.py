@@ -49,7 +49,7 @@ def _parse_maid(name: str, value: Any) -> str:
     try:
         return normalize_maid(value)
     except InvalidIdentifier as exc:
-        raise CustomerDataError(name, str(exc)) from exc
+        raise CustomerDataError(name, exc.reason) from exc
 
 
 def _check_attribute(name: str, value: Any) -> Any:
@@ -87,7 +87,7 @@ def customer_record_parse(raw: dict[str, Any]) -> CustomerRecord:
             try:
                 fields["email"] = normalize_email(email)
             except InvalidIdentifier as exc:
-                raise CustomerDataError("email", str(exc)) from exc
+                raise CustomerDataError("email", exc.reason) from exc
     for name in ("ios_idfa", "android_gaid"):
         if name in raw:
             fields[name] = _parse_maid(name, raw[name])
