@@ -5,7 +5,6 @@ import json
 import pytest
 import time_machine
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
 from django.test import Client, override_settings
 
 from canvas.models import Customer
@@ -13,11 +12,6 @@ from canvas.services.api_keys import api_key_create, api_key_revoke
 
 URL = "/api/v1/users/track"
 BODY = json.dumps({"attributes": [{"external_id": "u-1"}]})
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_counters():
-    cache.clear()
 
 
 @pytest.fixture

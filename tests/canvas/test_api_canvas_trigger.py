@@ -3,30 +3,10 @@
 import json
 
 import pytest
-from django.core.cache import cache
-from django.test import Client
 
 from canvas.models import Canvas, Customer, Enrollment, Step
-from canvas.services.api_keys import api_key_create
 
 URL = "/api/v1/canvas/trigger/send"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_counters():
-    cache.clear()
-
-
-@pytest.fixture
-def client(workspace, admin):
-    _, raw_key = api_key_create(workspace=workspace, name="Backend", created_by=admin)
-    return Client(headers={"Authorization": f"Bearer {raw_key}"})
-
-
-@pytest.fixture
-def outsider_client(other_workspace, outsider):
-    _, raw_key = api_key_create(workspace=other_workspace, name="Globex", created_by=outsider)
-    return Client(headers={"Authorization": f"Bearer {raw_key}"})
 
 
 def api_canvas(workspace, *, status="active", entry_type="api", entry_segment=()):
@@ -51,9 +31,9 @@ def people(workspace):
     ]
 
 
-def send(client, canvas_id, *external_ids):
+def send(api_client, canvas_id, *external_ids):
     body = {"canvas_id": canvas_id, "recipients": [{"external_id": e} for e in external_ids]}
-    return client.post(URL, json.dumps(body), content_type="application/json")
+    return api_client.post(URL, json.dumps(body), content_type="application/json")
 
 
 def enrollments(canvas):
@@ -64,9 +44,9 @@ def enrollments(canvas):
     )
 
 
-def test_recipients_enter_the_canvas(client, workspace, people):
+def test_recipients_enter_the_canvas(api_client, workspace, people):
     canvas, step = api_canvas(workspace)
-    response = send(client, canvas.pk, "u-1", "u-2", "u-1")
+    response = send(api_client, canvas.pk, "u-1", "u-2", "u-1")
     assert response.status_code == 200
     assert response.json() == {
         "canvas_id": canvas.pk,
@@ -77,10 +57,10 @@ def test_recipients_enter_the_canvas(client, workspace, people):
     assert enrollments(canvas) == [("u-1", step.pk, "active"), ("u-2", step.pk, "active")]
 
 
-def test_sending_again_does_not_enroll_twice(client, workspace, people):
+def test_sending_again_does_not_enroll_twice(api_client, workspace, people):
     canvas, step = api_canvas(workspace)
-    send(client, canvas.pk, "u-1")
-    response = send(client, canvas.pk, "u-1", "u-2")
+    send(api_client, canvas.pk, "u-1")
+    response = send(api_client, canvas.pk, "u-1", "u-2")
     assert response.status_code == 200
     assert response.json() == {
         "canvas_id": canvas.pk,
@@ -91,9 +71,9 @@ def test_sending_again_does_not_enroll_twice(client, workspace, people):
     assert enrollments(canvas) == [("u-1", step.pk, "active"), ("u-2", step.pk, "active")]
 
 
-def test_customers_outside_the_segment_are_not_entered(client, workspace, people):
+def test_customers_outside_the_segment_are_not_entered(api_client, workspace, people):
     canvas, step = api_canvas(workspace, entry_segment=[{"kind": "has_email"}])
-    response = send(client, canvas.pk, "u-1", "u-2")
+    response = send(api_client, canvas.pk, "u-1", "u-2")
     assert response.json() == {
         "canvas_id": canvas.pk,
         "recipients": 2,
@@ -103,9 +83,9 @@ def test_customers_outside_the_segment_are_not_entered(client, workspace, people
     assert enrollments(canvas) == [("u-1", step.pk, "active")]
 
 
-def test_unknown_external_ids_are_named_and_nobody_enters(client, workspace, people):
+def test_unknown_external_ids_are_named_and_nobody_enters(api_client, workspace, people):
     canvas, _ = api_canvas(workspace)
-    response = send(client, canvas.pk, "u-1", "ghost", 5.5, "u-2", "nobody")
+    response = send(api_client, canvas.pk, "u-1", "ghost", 5.5, "u-2", "nobody")
     assert response.status_code == 400
     assert response.json() == {
         "message": "Invalid request",
@@ -125,18 +105,18 @@ def test_unknown_external_ids_are_named_and_nobody_enters(client, workspace, peo
 
 
 def test_another_workspaces_canvas_is_not_found(
-    outsider_client, other_workspace, workspace, people
+    outsider_api_client, other_workspace, workspace, people
 ):
     canvas, _ = api_canvas(workspace)
     Customer.objects.create(workspace=other_workspace, external_id="u-1")
-    response = send(outsider_client, canvas.pk, "u-1")
+    response = send(outsider_api_client, canvas.pk, "u-1")
     assert response.status_code == 404
     assert response.json() == {"message": f"No canvas {canvas.pk} in this workspace."}
     assert enrollments(canvas) == []
 
 
-def test_an_unknown_canvas_is_not_found(client, people):
-    response = send(client, 999_999, "u-1")
+def test_an_unknown_canvas_is_not_found(api_client, people):
+    response = send(api_client, 999_999, "u-1")
     assert response.status_code == 404
 
 
@@ -150,10 +130,10 @@ def test_an_unknown_canvas_is_not_found(client, people):
     ],
 )
 def test_a_canvas_that_is_not_active_or_not_api_triggered_is_refused(
-    client, workspace, people, status, entry_type, message
+    api_client, workspace, people, status, entry_type, message
 ):
     canvas, _ = api_canvas(workspace, status=status, entry_type=entry_type)
-    response = send(client, canvas.pk, "u-1")
+    response = send(api_client, canvas.pk, "u-1")
     assert response.status_code == 409
     assert message in response.json()["message"]
     assert enrollments(canvas) == []
@@ -168,14 +148,14 @@ def test_a_canvas_that_is_not_active_or_not_api_triggered_is_refused(
         ({"canvas_id": 1, "recipients": [{"id": "u-1"}]}, ["recipients", 0, "external_id"]),
     ],
 )
-def test_malformed_requests_name_the_field(client, body, loc):
-    response = client.post(URL, json.dumps(body), content_type="application/json")
+def test_malformed_requests_name_the_field(api_client, body, loc):
+    response = api_client.post(URL, json.dumps(body), content_type="application/json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["loc"] == loc
 
 
-def test_more_than_1000_recipients_is_refused(client, workspace, people):
+def test_more_than_1000_recipients_is_refused(api_client, workspace, people):
     canvas, _ = api_canvas(workspace)
-    response = send(client, canvas.pk, *(["u-1"] * 1001))
+    response = send(api_client, canvas.pk, *(["u-1"] * 1001))
     assert response.status_code == 413
     assert enrollments(canvas) == []

@@ -3,31 +3,11 @@
 import json
 
 import pytest
-from django.core.cache import cache
-from django.test import Client
 from django.utils import timezone
 
 from canvas.models import Canvas, Customer, Enrollment, Step
-from canvas.services.api_keys import api_key_create
 
 URL = "/api/v1/users/delete"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_counters():
-    cache.clear()
-
-
-@pytest.fixture
-def client(workspace, admin):
-    _, raw_key = api_key_create(workspace=workspace, name="Backend", created_by=admin)
-    return Client(headers={"Authorization": f"Bearer {raw_key}"})
-
-
-@pytest.fixture
-def outsider_client(other_workspace, outsider):
-    _, raw_key = api_key_create(workspace=other_workspace, name="Globex", created_by=outsider)
-    return Client(headers={"Authorization": f"Bearer {raw_key}"})
 
 
 @pytest.fixture
@@ -38,8 +18,8 @@ def people(workspace):
     }
 
 
-def delete(client, body):
-    return client.post(URL, json.dumps(body), content_type="application/json")
+def delete(api_client, body):
+    return api_client.post(URL, json.dumps(body), content_type="application/json")
 
 
 def external_ids(workspace):
@@ -48,7 +28,7 @@ def external_ids(workspace):
     )
 
 
-def test_customers_and_their_enrollments_are_erased(client, workspace, people):
+def test_customers_and_their_enrollments_are_erased(api_client, workspace, people):
     canvas = Canvas.objects.create(workspace=workspace, name="C", status="active", entry_type="api")
     step = Step.objects.create(canvas=canvas, kind="delay", position=1, config={})
     now = timezone.now()
@@ -56,7 +36,7 @@ def test_customers_and_their_enrollments_are_erased(client, workspace, people):
         Enrollment.objects.create(
             canvas=canvas, customer=customer, step=step, due_at=now, entered_at=now
         )
-    response = delete(client, {"external_ids": ["u-1", " u-3 ", 42, "u-1", "never-seen"]})
+    response = delete(api_client, {"external_ids": ["u-1", " u-3 ", 42, "u-1", "never-seen"]})
     assert response.status_code == 200
     assert response.json() == {"customers_deleted": 3}
     assert external_ids(workspace) == ["u-2"]
@@ -64,17 +44,17 @@ def test_customers_and_their_enrollments_are_erased(client, workspace, people):
 
 
 def test_a_key_erases_in_its_own_workspace_only(
-    outsider_client, workspace, other_workspace, people
+    outsider_api_client, workspace, other_workspace, people
 ):
     Customer.objects.create(workspace=other_workspace, external_id="u-1")
-    response = delete(outsider_client, {"external_ids": ["u-1", "u-2"]})
+    response = delete(outsider_api_client, {"external_ids": ["u-1", "u-2"]})
     assert response.json() == {"customers_deleted": 1}
     assert external_ids(other_workspace) == []
     assert external_ids(workspace) == ["42", "u-1", "u-2", "u-3"]
 
 
-def test_a_bad_id_is_named_and_nothing_is_erased(client, workspace, people):
-    response = delete(client, {"external_ids": ["u-1", 5.5, None, "u-2"]})
+def test_a_bad_id_is_named_and_nothing_is_erased(api_client, workspace, people):
+    response = delete(api_client, {"external_ids": ["u-1", 5.5, None, "u-2"]})
     assert response.status_code == 400
     assert response.json() == {
         "message": "Invalid request",
@@ -90,15 +70,15 @@ def test_a_bad_id_is_named_and_nothing_is_erased(client, workspace, people):
     ("body", "loc"),
     [({"external_ids": "u-1"}, ["external_ids"]), ({}, ["external_ids"]), ({"ids": []}, ["ids"])],
 )
-def test_malformed_requests_name_the_field(client, workspace, people, body, loc):
-    response = delete(client, body)
+def test_malformed_requests_name_the_field(api_client, workspace, people, body, loc):
+    response = delete(api_client, body)
     assert response.status_code == 400
     assert loc in [e["loc"] for e in response.json()["errors"]]
     assert len(external_ids(workspace)) == 4
 
 
-def test_more_than_1000_ids_is_refused(client, workspace, people):
-    response = delete(client, {"external_ids": ["u-1"] * 1001})
+def test_more_than_1000_ids_is_refused(api_client, workspace, people):
+    response = delete(api_client, {"external_ids": ["u-1"] * 1001})
     assert response.status_code == 413
     assert response.json() == {"message": "At most 1,000 objects per call, got 1,001."}
     assert len(external_ids(workspace)) == 4

@@ -3,35 +3,15 @@
 import json
 
 import pytest
-from django.core.cache import cache
-from django.test import Client
 
 from canvas.models import Canvas, Customer, Enrollment, Step
-from canvas.services.api_keys import api_key_create
 
 URL = "/api/v1/users/track"
 IDFA = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_counters():
-    cache.clear()
-
-
-@pytest.fixture
-def client(workspace, admin):
-    _, raw_key = api_key_create(workspace=workspace, name="Backend", created_by=admin)
-    return Client(headers={"Authorization": f"Bearer {raw_key}"})
-
-
-@pytest.fixture
-def outsider_client(other_workspace, outsider):
-    _, raw_key = api_key_create(workspace=other_workspace, name="Globex", created_by=outsider)
-    return Client(headers={"Authorization": f"Bearer {raw_key}"})
-
-
-def track(client, body):
-    return client.post(URL, json.dumps(body), content_type="application/json")
+def track(api_client, body):
+    return api_client.post(URL, json.dumps(body), content_type="application/json")
 
 
 def customers(workspace):
@@ -58,7 +38,7 @@ def action_canvas(workspace, *, entry_event="purchase", status="active"):
     return canvas, step
 
 
-def test_attributes_create_and_update_customers(client, workspace):
+def test_attributes_create_and_update_customers(api_client, workspace):
     Customer.objects.create(
         workspace=workspace,
         external_id="u-2",
@@ -66,7 +46,7 @@ def test_attributes_create_and_update_customers(client, workspace):
         attributes={"tier": "silver"},
     )
     response = track(
-        client,
+        api_client,
         {
             "attributes": [
                 {
@@ -96,20 +76,20 @@ def test_attributes_create_and_update_customers(client, workspace):
     ]
 
 
-def test_only_updates_answer_200(client, workspace):
+def test_only_updates_answer_200(api_client, workspace):
     Customer.objects.create(workspace=workspace, external_id="u-1")
-    response = track(client, {"attributes": [{"external_id": "u-1", "email": "a@example.com"}]})
+    response = track(api_client, {"attributes": [{"external_id": "u-1", "email": "a@example.com"}]})
     assert response.status_code == 200
     assert response.json()["customers_updated"] == 1
     assert customers(workspace) == [("u-1", "a@example.com", "", "", False, {})]
 
 
-def test_one_bad_object_rejects_the_whole_batch(client, workspace):
+def test_one_bad_object_rejects_the_whole_batch(api_client, workspace):
     canvas, _ = action_canvas(workspace)
     Customer.objects.create(workspace=workspace, external_id="u-0", email="zed@example.com")
     before = customers(workspace)
     response = track(
-        client,
+        api_client,
         {
             "attributes": [
                 {"external_id": "u-1", "email": "ada@example.com"},
@@ -173,8 +153,8 @@ def test_one_bad_object_rejects_the_whole_batch(client, workspace):
         ([], [], "Input should be a JSON object"),
     ],
 )
-def test_wrong_values_are_named_with_their_index(client, workspace, body, loc, message):
-    response = track(client, body)
+def test_wrong_values_are_named_with_their_index(api_client, workspace, body, loc, message):
+    response = track(api_client, body)
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["loc"] == loc
@@ -184,20 +164,20 @@ def test_wrong_values_are_named_with_their_index(client, workspace, body, loc, m
 
 
 @pytest.mark.parametrize("body", ["{not json", "external_id=u-1", ""])
-def test_a_body_that_is_not_a_json_object_is_refused(client, body):
-    response = client.post(URL, body, content_type="application/json")
+def test_a_body_that_is_not_a_json_object_is_refused(api_client, body):
+    response = api_client.post(URL, body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["message"] in {"The request body is not valid JSON.", "Invalid request"}
     assert Customer.objects.count() == 0
 
 
-def test_events_enter_the_active_canvases_waiting_for_them(client, workspace):
+def test_events_enter_the_active_canvases_waiting_for_them(api_client, workspace):
     purchase, first_step = action_canvas(workspace)
     signup, _ = action_canvas(workspace, entry_event="signup")
     draft, _ = action_canvas(workspace, status="draft")
     Customer.objects.create(workspace=workspace, external_id="known")
     response = track(
-        client,
+        api_client,
         {
             "attributes": [{"external_id": "new", "email": "new@example.com"}],
             "events": [
@@ -224,12 +204,12 @@ def test_events_enter_the_active_canvases_waiting_for_them(client, workspace):
     assert not Enrollment.objects.filter(canvas__in=[signup, draft]).exists()
 
 
-def test_a_repeated_event_does_not_enroll_twice(client, workspace):
+def test_a_repeated_event_does_not_enroll_twice(api_client, workspace):
     canvas, _ = action_canvas(workspace)
     Customer.objects.create(workspace=workspace, external_id="u-1")
     event = {"events": [{"external_id": "u-1", "name": "purchase"}]}
-    assert track(client, event).json()["canvas_entries"] == 1
-    response = track(client, event)
+    assert track(api_client, event).json()["canvas_entries"] == 1
+    response = track(api_client, event)
     assert response.status_code == 200
     assert response.json() == {
         "customers_created": 0,
@@ -240,11 +220,11 @@ def test_a_repeated_event_does_not_enroll_twice(client, workspace):
     assert Enrollment.objects.filter(canvas=canvas).count() == 1
 
 
-def test_an_event_for_an_unknown_customer_is_refused_and_nothing_is_written(client, workspace):
+def test_an_event_for_an_unknown_customer_is_refused_and_nothing_is_written(api_client, workspace):
     canvas, _ = action_canvas(workspace)
     Customer.objects.create(workspace=workspace, external_id="u-1")
     response = track(
-        client,
+        api_client,
         {
             "attributes": [{"external_id": "u-2", "email": "b@example.com"}],
             "events": [
@@ -265,28 +245,28 @@ def test_an_event_for_an_unknown_customer_is_refused_and_nothing_is_written(clie
     assert not Enrollment.objects.filter(canvas=canvas).exists()
 
 
-def test_more_than_1000_objects_is_refused(client, workspace):
+def test_more_than_1000_objects_is_refused(api_client, workspace):
     Customer.objects.create(workspace=workspace, external_id="u-0")
     body = {
         "attributes": [{"external_id": f"u-{i}"} for i in range(600)],
         "events": [{"external_id": "u-0", "name": "purchase"}] * 401,
     }
-    response = track(client, body)
+    response = track(api_client, body)
     assert response.status_code == 413
     assert response.json() == {"message": "At most 1,000 objects per call, got 1,001."}
     assert Customer.objects.count() == 1
 
 
-def test_exactly_1000_objects_are_taken(client, workspace):
-    response = track(client, {"attributes": [{"external_id": f"u-{i}"} for i in range(1000)]})
+def test_exactly_1000_objects_are_taken(api_client, workspace):
+    response = track(api_client, {"attributes": [{"external_id": f"u-{i}"} for i in range(1000)]})
     assert response.status_code == 201
     assert Customer.objects.filter(workspace=workspace).count() == 1000
 
 
-def test_a_key_writes_to_its_own_workspace_only(outsider_client, workspace, other_workspace):
+def test_a_key_writes_to_its_own_workspace_only(outsider_api_client, workspace, other_workspace):
     canvas, _ = action_canvas(workspace)
     Customer.objects.create(workspace=workspace, external_id="u-1", email="a@acme.test")
-    response = track(outsider_client, {"attributes": [{"external_id": "u-1", "tier": "gold"}]})
+    response = track(outsider_api_client, {"attributes": [{"external_id": "u-1", "tier": "gold"}]})
     assert response.status_code == 201
     assert customers(other_workspace) == [("u-1", "", "", "", False, {"tier": "gold"})]
     assert customers(workspace) == [("u-1", "a@acme.test", "", "", False, {})]
@@ -295,10 +275,10 @@ def test_a_key_writes_to_its_own_workspace_only(outsider_client, workspace, othe
     # nor enter its canvases.
     Customer.objects.create(workspace=workspace, external_id="acme-only")
     response = track(
-        outsider_client, {"events": [{"external_id": "acme-only", "name": "purchase"}]}
+        outsider_api_client, {"events": [{"external_id": "acme-only", "name": "purchase"}]}
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["loc"] == ["events", 0, "external_id"]
-    response = track(outsider_client, {"events": [{"external_id": "u-1", "name": "purchase"}]})
+    response = track(outsider_api_client, {"events": [{"external_id": "u-1", "name": "purchase"}]})
     assert response.json()["canvas_entries"] == 0
     assert not Enrollment.objects.filter(canvas=canvas).exists()
