@@ -37,7 +37,9 @@ def canvas_launch_entry_task(canvas_id: int) -> int:
 
 def enqueue_canvas_launch_entry(canvas_id: int) -> None:
     """Queue the segment entry of a just-launched scheduled canvas."""
-    async_task("canvas.tasks.canvas_launch_entry_task", canvas_id, task_name=f"canvas_entry_{canvas_id}")
+    async_task(
+        "canvas.tasks.canvas_launch_entry_task", canvas_id, task_name=f"canvas_entry_{canvas_id}"
+    )
 
 
 def customer_import_task(customer_import_id: int) -> bool:

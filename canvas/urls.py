@@ -12,12 +12,22 @@ workspace_urlpatterns = [
     path("canvas/<int:canvas_id>/", builder.canvas_builder, name="canvas_builder"),
     path("canvas/<int:canvas_id>/rename/", builder.canvas_rename_view, name="canvas_rename"),
     path("canvas/<int:canvas_id>/entry/", builder.canvas_entry_view, name="canvas_entry"),
-    path("canvas/<int:canvas_id>/entry/filter-row/", builder.segment_filter_row, name="segment_filter_row"),
+    path(
+        "canvas/<int:canvas_id>/entry/filter-row/",
+        builder.segment_filter_row,
+        name="segment_filter_row",
+    ),
     path("canvas/<int:canvas_id>/entry/count/", builder.segment_count, name="segment_count"),
     path("canvas/<int:canvas_id>/steps/add/", builder.step_add_view, name="step_add"),
     path("canvas/<int:canvas_id>/steps/<int:step_id>/", builder.step_editor, name="step_editor"),
-    path("canvas/<int:canvas_id>/steps/<int:step_id>/move/", builder.step_move_view, name="step_move"),
-    path("canvas/<int:canvas_id>/steps/<int:step_id>/delete/", builder.step_delete_view, name="step_delete"),
+    path(
+        "canvas/<int:canvas_id>/steps/<int:step_id>/move/", builder.step_move_view, name="step_move"
+    ),
+    path(
+        "canvas/<int:canvas_id>/steps/<int:step_id>/delete/",
+        builder.step_delete_view,
+        name="step_delete",
+    ),
     path("canvas/<int:canvas_id>/launch/", builder.canvas_launch_view, name="canvas_launch"),
     path("canvas/<int:canvas_id>/stop/", builder.canvas_stop_view, name="canvas_stop"),
     path("customers/", customers.customers, name="customers"),

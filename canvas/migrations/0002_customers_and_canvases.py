@@ -6,119 +6,255 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('canvas', '0001_initial'),
+        ("canvas", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Canvas',
+            name="Canvas",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('stopped', 'Stopped')], default='draft', max_length=20)),
-                ('entry_type', models.CharField(choices=[('scheduled', 'Scheduled'), ('action', 'Action-based'), ('api', 'API-triggered')], default='scheduled', max_length=20)),
-                ('entry_event', models.CharField(blank=True, default='', max_length=200)),
-                ('entry_segment', models.JSONField(blank=True, default=list)),
-                ('allow_reentry', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('launched_at', models.DateTimeField(blank=True, null=True)),
-                ('stopped_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='canvases', to='canvas.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("stopped", "Stopped")],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "entry_type",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("action", "Action-based"),
+                            ("api", "API-triggered"),
+                        ],
+                        default="scheduled",
+                        max_length=20,
+                    ),
+                ),
+                ("entry_event", models.CharField(blank=True, default="", max_length=200)),
+                ("entry_segment", models.JSONField(blank=True, default=list)),
+                ("allow_reentry", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("launched_at", models.DateTimeField(blank=True, null=True)),
+                ("stopped_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="canvases",
+                        to="canvas.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'canvases',
-                'ordering': ['-updated_at'],
+                "verbose_name_plural": "canvases",
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=255)),
-                ('email', models.CharField(blank=True, default='', max_length=320)),
-                ('ios_idfa', models.CharField(blank=True, default='', max_length=36, verbose_name='iOS IDFA')),
-                ('android_gaid', models.CharField(blank=True, default='', max_length=36, verbose_name='Android GAID')),
-                ('ads_tracking_enabled', models.BooleanField(default=False)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customers', to='canvas.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=255)),
+                ("email", models.CharField(blank=True, default="", max_length=320)),
+                (
+                    "ios_idfa",
+                    models.CharField(
+                        blank=True, default="", max_length=36, verbose_name="iOS IDFA"
+                    ),
+                ),
+                (
+                    "android_gaid",
+                    models.CharField(
+                        blank=True, default="", max_length=36, verbose_name="Android GAID"
+                    ),
+                ),
+                ("ads_tracking_enabled", models.BooleanField(default=False)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="customers",
+                        to="canvas.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('kind', models.CharField(max_length=50)),
-                ('name', models.CharField(blank=True, default='', max_length=200)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('canvas', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='canvas.canvas')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("kind", models.CharField(max_length=50)),
+                ("name", models.CharField(blank=True, default="", max_length=200)),
+                ("config", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "canvas",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="canvas.canvas",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['canvas', 'position', 'id'],
+                "ordering": ["canvas", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('active', 'In the canvas'), ('exited', 'Exited')], default='active', max_length=10)),
-                ('waiting', models.BooleanField(default=False)),
-                ('due_at', models.DateTimeField()),
-                ('entered_at', models.DateTimeField()),
-                ('exited_at', models.DateTimeField(blank=True, null=True)),
-                ('canvas', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='canvas.canvas')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='canvas.customer')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='canvas.step')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("active", "In the canvas"), ("exited", "Exited")],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("waiting", models.BooleanField(default=False)),
+                ("due_at", models.DateTimeField()),
+                ("entered_at", models.DateTimeField()),
+                ("exited_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "canvas",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrollments",
+                        to="canvas.canvas",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrollments",
+                        to="canvas.customer",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrollments",
+                        to="canvas.step",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StepMetric',
+            name="StepMetric",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('metric', models.CharField(max_length=40)),
-                ('count', models.BigIntegerField(default=0)),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='metrics', to='canvas.step')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("metric", models.CharField(max_length=40)),
+                ("count", models.BigIntegerField(default=0)),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="metrics",
+                        to="canvas.step",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['workspace', 'email'], name='customer_email_idx'),
+            model_name="customer",
+            index=models.Index(fields=["workspace", "email"], name="customer_email_idx"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['workspace', 'id'], name='customer_page_idx'),
+            model_name="customer",
+            index=models.Index(fields=["workspace", "id"], name="customer_page_idx"),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(fields=('workspace', 'external_id'), name='unique_external_id'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "external_id"), name="unique_external_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(condition=models.Q(('state', 'active')), fields=['due_at'], name='enrollment_due_idx'),
+            model_name="enrollment",
+            index=models.Index(
+                condition=models.Q(("state", "active")),
+                fields=["due_at"],
+                name="enrollment_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(fields=['customer', 'canvas'], name='enrollment_customer_idx'),
+            model_name="enrollment",
+            index=models.Index(fields=["customer", "canvas"], name="enrollment_customer_idx"),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('canvas', 'customer'), name='one_open_enrollment_per_customer_and_canvas'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")),
+                fields=("canvas", "customer"),
+                name="one_open_enrollment_per_customer_and_canvas",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stepmetric',
-            constraint=models.UniqueConstraint(fields=('step', 'hour', 'metric'), name='one_counter_per_hour'),
+            model_name="stepmetric",
+            constraint=models.UniqueConstraint(
+                fields=("step", "hour", "metric"), name="one_counter_per_hour"
+            ),
         ),
     ]
