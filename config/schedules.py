@@ -12,4 +12,10 @@ SCHEDULES = [
         "schedule_type": "I",  # django_q.models.Schedule.MINUTES
         "minutes": 1,
     },
+    {
+        # Access tokens live 30 days; each connection is refreshed a week before expiry.
+        "name": "Refresh Pinterest tokens",
+        "func": "partners.tasks.pinterest_tokens_refresh_task",
+        "schedule_type": "H",  # django_q.models.Schedule.HOURLY
+    },
 ]

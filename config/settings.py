@@ -198,7 +198,9 @@ if not DEBUG:
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEY (a Fernet key) in production.")
+        raise ImproperlyConfigured(
+            "Set FIELD_ENCRYPTION_KEY (any long random string) in production."
+        )
     FIELD_ENCRYPTION_KEY = hashlib.sha256(SECRET_KEY.encode()).hexdigest()
 
 # Pinterest. With no PINTEREST_CLIENT_ID, everything points at the local sandbox
