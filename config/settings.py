@@ -230,6 +230,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # runserver already prints this line itself.
+        "django.utils.autoreload": {"level": "WARNING"},
         # django-q2 logs every enqueue and worker heartbeat at INFO.
         "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
     },
