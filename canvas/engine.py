@@ -12,17 +12,23 @@ to Next Step" or "Exited Canvas" when they leave it, so once drained,
 Entered = Proceeded + Exited for every step.
 """
 
+import logging
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from canvas import metrics
 from canvas.models import CanvasStatus, Enrollment, EnrollmentState, Step
 from canvas.steps.registry import Arrival, get_kind
 
 CHUNK_SIZE = 5_000
+# How long customers of a failing step wait before it is tried again.
+STEP_RETRY_DELAY = timedelta(minutes=5)
+
+logger = logging.getLogger(__name__)
 
 
 class _Route:
@@ -43,6 +49,32 @@ class _Route:
 
     def running(self, step_id: int) -> bool:
         return self.steps[step_id].canvas.status == CanvasStatus.ACTIVE
+
+
+def _handle_arrivals(step: Step, arrivals: list[Arrival], now: datetime) -> datetime | None:
+    """The step kind's release time, or None when the kind is gone or its handler failed.
+
+    A savepoint isolates the failure: the rest of the chunk still moves, and the
+    failed step's customers are retried later instead of blocking the queue head.
+    """
+    kind = get_kind(step.kind)
+    if kind is None:
+        logger.error(
+            "Canvas step %s: kind %r is not registered; its customers wait", step.pk, step.kind
+        )
+        return None
+    try:
+        with transaction.atomic():
+            return kind.handle_arrivals(step, arrivals, now)
+    except Exception:
+        # Logged with the step only: the exception may name customers' data.
+        logger.exception(
+            "Canvas step %s (%s) failed on %d arrivals; retrying later",
+            step.pk,
+            step.kind,
+            len(arrivals),
+        )
+        return None
 
 
 def _claim(now: datetime, limit: int) -> list[tuple[int, int, int, bool]]:
@@ -78,9 +110,12 @@ def engine_advance_chunk(*, now: datetime | None = None, limit: int = CHUNK_SIZE
         leaving = [e for e, _, waiting in members if waiting]
         arriving = [Arrival(e, c) for e, c, waiting in members if not waiting]
         if arriving:
-            release = get_kind(step.kind).handle_arrivals(step, arriving, now)
             arriving_ids = [a.enrollment_id for a in arriving]
-            if release > now:
+            release = _handle_arrivals(step, arriving, now)
+            if release is None:
+                # The step failed: its customers wait and retry, nobody else is held up.
+                Enrollment.objects.filter(pk__in=arriving_ids).update(due_at=now + STEP_RETRY_DELAY)
+            elif release > now:
                 Enrollment.objects.filter(pk__in=arriving_ids).update(waiting=True, due_at=release)
             else:
                 leaving.extend(arriving_ids)
@@ -118,3 +153,8 @@ def engine_advance(
         handled += claimed
         chunks += 1
     return handled
+
+
+def engine_wake() -> None:
+    """Queue an engine run now instead of waiting for the schedule."""
+    async_task("canvas.tasks.engine_advance_task", task_name="engine_advance")

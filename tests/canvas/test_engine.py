@@ -215,3 +215,29 @@ def test_stop_exits_everyone_at_their_step_and_counts_it(
         {metrics.ENTERED: 3, metrics.EXITED: 3},
     ]
     assert canvas_enter(canvas=canvas, customer_ids=[Customer.objects.first().pk]) == 0
+
+
+def test_a_step_whose_kind_is_gone_does_not_hold_up_other_canvases(workspace, admin, clock, caplog):
+    healthy = make_canvas(workspace, admin, (0, "minutes"), entry_type=EntryType.API)
+    broken = make_canvas(workspace, admin, (0, "minutes"), entry_type=EntryType.API)
+    # The app that provided this kind was removed after launch.
+    Step.objects.filter(canvas=broken).update(kind="uninstalled")
+    ids = make_customers(workspace, 4)
+    Canvas.objects.filter(pk__in=[healthy.pk, broken.pk]).update(status=CanvasStatus.ACTIVE)
+    healthy.refresh_from_db()
+    broken.refresh_from_db()
+    # The broken canvas's customers are due first, at the head of the queue.
+    canvas_enter(canvas=broken, customer_ids=ids[:2])
+    clock.shift(timedelta(seconds=1))
+    canvas_enter(canvas=healthy, customer_ids=ids[2:])
+
+    engine_advance()
+
+    assert set(Enrollment.objects.filter(canvas=healthy).values_list("state", flat=True)) == {
+        EnrollmentState.EXITED
+    }
+    stuck = Enrollment.objects.filter(canvas=broken)
+    assert set(stuck.values_list("state", "waiting")) == {(EnrollmentState.ACTIVE, False)}
+    assert {e.due_at - timezone.now() for e in stuck} == {timedelta(minutes=5)}
+    assert "kind 'uninstalled' is not registered" in caplog.text
+    assert totals(broken) == [{metrics.ENTERED: 2}]
