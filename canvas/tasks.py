@@ -1,19 +1,23 @@
 """Background tasks of the core app: thin, ids only, each calls a service."""
 
-from django_q.tasks import async_task
-
-from canvas.engine import CHUNK_SIZE, engine_advance
-from canvas.models import Canvas, CustomerImport
-from canvas.services.enrollments import canvas_enter_segment
+from canvas.engine import CHUNK_SIZE, engine_advance, engine_wake
+from canvas.models import Canvas, CanvasStatus, CustomerImport
+from canvas.services.enrollments import (
+    canvas_enter_segment,
+    canvas_entries_resume,
+    canvas_entry_enqueue,
+)
 from canvas.services.imports import (
     IMPORT_CHUNKS_PER_RUN,
     customer_import_enqueue,
     customer_import_run,
+    customer_imports_resume,
 )
 
 # A run stops after this many chunks so it stays well inside django-q2's timeout;
 # the next wake-up or the schedule picks up the rest.
 MAX_CHUNKS_PER_RUN = 40
+MAX_ENTRY_WINDOWS_PER_RUN = 50
 
 
 def engine_advance_task() -> int:
@@ -24,22 +28,14 @@ def engine_advance_task() -> int:
     return handled
 
 
-def engine_wake() -> None:
-    """Queue an engine run now instead of waiting for the schedule."""
-    async_task("canvas.tasks.engine_advance_task", task_name="engine_advance")
-
-
 def canvas_launch_entry_task(canvas_id: int) -> int:
-    """Enroll a launched scheduled canvas's segment."""
+    """Enroll a launched scheduled canvas's segment, a bounded stretch per run."""
     canvas = Canvas.objects.get(pk=canvas_id)
-    return canvas_enter_segment(canvas=canvas)
-
-
-def enqueue_canvas_launch_entry(canvas_id: int) -> None:
-    """Queue the segment entry of a just-launched scheduled canvas."""
-    async_task(
-        "canvas.tasks.canvas_launch_entry_task", canvas_id, task_name=f"canvas_entry_{canvas_id}"
-    )
+    entered = canvas_enter_segment(canvas=canvas, max_windows=MAX_ENTRY_WINDOWS_PER_RUN)
+    canvas.refresh_from_db()
+    if canvas.status == CanvasStatus.ACTIVE and canvas.entry_completed_at is None:
+        canvas_entry_enqueue(canvas_id=canvas_id)
+    return entered
 
 
 def customer_import_task(customer_import_id: int) -> bool:
@@ -51,3 +47,8 @@ def customer_import_task(customer_import_id: int) -> bool:
     if not finished:
         customer_import_enqueue(customer_import_id=customer_import_id)
     return finished
+
+
+def work_resume_task() -> int:
+    """Queue again the canvas entries and imports whose worker died (every minute)."""
+    return canvas_entries_resume() + customer_imports_resume()

@@ -13,6 +13,13 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        # Long tasks save their progress; one whose worker died is queued again.
+        "name": "Resume interrupted entries and imports",
+        "func": "canvas.tasks.work_resume_task",
+        "schedule_type": "I",  # django_q.models.Schedule.MINUTES
+        "minutes": 1,
+    },
+    {
         # Access tokens live 30 days; each connection is refreshed a week before expiry.
         "name": "Refresh Pinterest tokens",
         "func": "partners.tasks.pinterest_tokens_refresh_task",

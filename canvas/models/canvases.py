@@ -45,6 +45,11 @@ class Canvas(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # Scheduled entry runs in id windows; the last customer id entered is saved with
+    # each window so a killed task resumes where it stopped, entering no one twice.
+    entry_cursor = models.BigIntegerField(null=True, blank=True, editable=False)
+    entry_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    entry_completed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-updated_at"]

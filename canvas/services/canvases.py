@@ -1,12 +1,14 @@
 """Building, launching and stopping canvases."""
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from canvas.engine import engine_wake
 from canvas.models import (
     Canvas,
     CanvasStatus,
@@ -18,6 +20,7 @@ from canvas.models import (
     Workspace,
 )
 from canvas.segments import segment_errors
+from canvas.services.enrollments import canvas_entry_enqueue
 from canvas.steps.registry import get_kind
 
 
@@ -177,9 +180,7 @@ def canvas_launch(*, canvas: Canvas, user: User) -> Canvas:
     canvas.updated_by = user
     canvas.save()
     if canvas.entry_type == EntryType.SCHEDULED:
-        from canvas.tasks import enqueue_canvas_launch_entry
-
-        transaction.on_commit(lambda: enqueue_canvas_launch_entry(canvas.pk))
+        transaction.on_commit(partial(canvas_entry_enqueue, canvas_id=canvas.pk))
     return canvas
 
 
@@ -201,7 +202,5 @@ def canvas_stop(*, canvas: Canvas, user: User) -> Canvas:
     Enrollment.objects.filter(canvas=canvas, state=EnrollmentState.ACTIVE, due_at__gt=now).update(
         due_at=now
     )
-    from canvas.tasks import engine_wake
-
     transaction.on_commit(engine_wake)
     return canvas

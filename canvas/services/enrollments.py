@@ -8,13 +8,15 @@ NOTHING) keeps a customer from being enrolled twice by concurrent entries.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from canvas import metrics
+from canvas.engine import engine_wake
 from canvas.models import (
     Canvas,
     CanvasStatus,
@@ -27,6 +29,8 @@ from canvas.models import (
 from canvas.segments import segment_q
 
 ENTRY_CHUNK = 20_000
+# A scheduled entry silent this long lost its worker and is queued again.
+ENTRY_STALE_AFTER = timedelta(minutes=2)
 
 
 def _eligible(canvas: Canvas, customers: QuerySet[Customer]) -> QuerySet[Customer]:
@@ -37,24 +41,24 @@ def _eligible(canvas: Canvas, customers: QuerySet[Customer]) -> QuerySet[Custome
     return customers.filter(segment_q(canvas.entry_segment)).filter(~Exists(enrollments))
 
 
-@transaction.atomic
-def _enter(canvas: Canvas, customers: QuerySet[Customer], now: datetime) -> int:
-    canvas = Canvas.objects.select_for_update().get(pk=canvas.pk)
+def _insert_enrollments(canvas: Canvas, customers: QuerySet[Customer], now: datetime) -> int:
+    """Enroll the eligible customers of the query at the first step; returns rows written.
+
+    Call inside a transaction holding the canvas row lock.
+    """
     first_step = canvas.steps.order_by("position", "id").first()
     if canvas.status != CanvasStatus.ACTIVE or first_step is None:
         return 0
-    select_sql, select_params = (
-        _eligible(canvas, customers).values(eligible_id=F("pk")).query.sql_with_params()
-    )
+    eligible = _eligible(canvas, customers).values(eligible_id=F("pk"))
+    select_sql, select_params = eligible.query.sql_with_params()
     table = Enrollment._meta.db_table
-    ops = connection.ops
     # "WHERE true" lets SQLite parse ON CONFLICT after INSERT … SELECT.
     sql = (
         f"INSERT INTO {table} (canvas_id, customer_id, step_id, state, waiting, due_at, entered_at) "  # noqa: S608 - names from the models, values as parameters
         f"SELECT %s, eligible.eligible_id, %s, %s, %s, %s, %s FROM ({select_sql}) eligible WHERE true "
         "ON CONFLICT DO NOTHING"
     )
-    moment = ops.adapt_datetimefield_value(now)
+    moment = connection.ops.adapt_datetimefield_value(now)
     params = [
         canvas.pk,
         first_step.pk,
@@ -71,6 +75,10 @@ def _enter(canvas: Canvas, customers: QuerySet[Customer], now: datetime) -> int:
     return entered
 
 
+def _locked(canvas: Canvas) -> Canvas:
+    return Canvas.objects.select_for_update().get(pk=canvas.pk)
+
+
 def canvas_enter(
     *, canvas: Canvas, customer_ids: Iterable[int], now: datetime | None = None
 ) -> int:
@@ -82,32 +90,71 @@ def canvas_enter(
         customers = Customer.objects.filter(
             workspace_id=canvas.workspace_id, pk__in=ids[start : start + ENTRY_CHUNK]
         )
-        entered += _enter(canvas, customers, now)
+        with transaction.atomic():
+            entered += _insert_enrollments(_locked(canvas), customers, now)
     if entered:
         _wake_engine()
     return entered
 
 
-def canvas_enter_segment(*, canvas: Canvas, now: datetime | None = None) -> int:
+@transaction.atomic
+def _enter_next_window(canvas: Canvas, now: datetime) -> tuple[int, bool]:
+    """Enter the next window of a scheduled canvas's customers; returns (entered, finished)."""
+    canvas = _locked(canvas)
+    if canvas.status != CanvasStatus.ACTIVE or canvas.entry_completed_at is not None:
+        return 0, True
+    # The cursor is read under the lock, so two runs never enter the same window.
+    window = Customer.objects.filter(
+        workspace_id=canvas.workspace_id, pk__gt=canvas.entry_cursor or 0
+    ).order_by("pk")
+    upper = window.values_list("pk", flat=True)[ENTRY_CHUNK - 1 : ENTRY_CHUNK].first()
+    finished = upper is None
+    if finished:
+        upper = window.aggregate(last=Max("pk"))["last"] or canvas.entry_cursor
+    entered = _insert_enrollments(canvas, window.filter(pk__lte=upper), now)
+    heartbeat = timezone.now()
+    Canvas.objects.filter(pk=canvas.pk).update(
+        entry_cursor=upper,
+        entry_heartbeat_at=heartbeat,
+        entry_completed_at=heartbeat if finished else None,
+    )
+    return entered, finished
+
+
+def canvas_enter_segment(
+    *, canvas: Canvas, now: datetime | None = None, max_windows: int | None = None
+) -> int:
     """Enroll everyone matching a scheduled canvas's segment, a window of ids at a time.
 
-    Windows are cut on the (workspace, id) index, so a million customers are
-    never loaded: each window is found by one index probe and entered by one INSERT.
+    Windows are cut on the (workspace, id) index, so a million customers are never
+    loaded: each is found by one index probe and entered by one INSERT. Resumable:
+    a second call carries on after the last window committed. Stops after
+    `max_windows` windows (the canvas's entry_completed_at tells whether it finished).
     """
     now = now or timezone.now()
-    customers = Customer.objects.filter(workspace_id=canvas.workspace_id).order_by("pk")
-    last_id, entered = 0, 0
-    while True:
-        window = customers.filter(pk__gt=last_id)
-        upper = window.values_list("pk", flat=True)[ENTRY_CHUNK - 1 : ENTRY_CHUNK].first()
-        if upper is None:
-            entered += _enter(canvas, window, now)
-            break
-        entered += _enter(canvas, window.filter(pk__lte=upper), now)
-        last_id = upper
+    entered, finished, windows = 0, False, 0
+    while not finished and (max_windows is None or windows < max_windows):
+        count, finished = _enter_next_window(canvas, now)
+        entered += count
+        windows += 1
     if entered:
         _wake_engine()
     return entered
+
+
+def canvas_entries_resume() -> int:
+    """Queue again the scheduled entries whose worker went quiet before finishing."""
+    stale = timezone.now() - ENTRY_STALE_AFTER
+    quiet = Canvas.objects.filter(
+        status=CanvasStatus.ACTIVE,
+        entry_type=EntryType.SCHEDULED,
+        entry_completed_at__isnull=True,
+        launched_at__lt=stale,
+    ).filter(Q(entry_heartbeat_at__isnull=True) | Q(entry_heartbeat_at__lt=stale))
+    ids = list(quiet.values_list("pk", flat=True))
+    for canvas_id in ids:
+        canvas_entry_enqueue(canvas_id=canvas_id)
+    return len(ids)
 
 
 def canvases_enter_on_event(
@@ -124,8 +171,12 @@ def canvases_enter_on_event(
 
 
 def _wake_engine() -> None:
-    # Imported late: tasks import services. The engine starts as soon as the entry
-    # is committed rather than at its next scheduled run.
-    from canvas.tasks import engine_wake
-
+    # The engine starts as soon as the entry is committed, not at its next scheduled run.
     transaction.on_commit(engine_wake)
+
+
+def canvas_entry_enqueue(*, canvas_id: int) -> None:
+    """Queue the segment entry of a launched scheduled canvas (or its resumption)."""
+    async_task(
+        "canvas.tasks.canvas_launch_entry_task", canvas_id, task_name=f"canvas_entry_{canvas_id}"
+    )

@@ -18,12 +18,13 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import IO, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import reset_queries, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -191,9 +192,22 @@ def _chunks(rows: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
+class ChunkTakenOver(Exception):
+    """Another run of the same import already processed this chunk."""
+
+
 @transaction.atomic
 def _import_chunk(customer_import: CustomerImport, columns, rows) -> None:
-    """Upsert one chunk's good rows and record its bad ones together, so a rerun resumes exactly."""
+    """Upsert one chunk's good rows and record its bad ones together, so a rerun resumes exactly.
+
+    The progress counter is compare-and-set: if a resumed run and a slow original
+    both reach the same chunk, the second rolls back instead of counting it twice.
+    """
+    claimed = CustomerImport.objects.filter(
+        pk=customer_import.pk, processed_rows=customer_import.processed_rows
+    ).update(processed_rows=F("processed_rows") + len(rows), heartbeat_at=timezone.now())
+    if not claimed:
+        raise ChunkTakenOver
     records, errors = [], []
     for line, cells in rows:
         parsed = customer_row_parse(columns=columns, line=line, cells=cells)
@@ -207,7 +221,6 @@ def _import_chunk(customer_import: CustomerImport, columns, rows) -> None:
         created, updated = result.created, result.updated
     CustomerImportRowError.objects.bulk_create(errors)
     CustomerImport.objects.filter(pk=customer_import.pk).update(
-        processed_rows=F("processed_rows") + len(rows),
         created_count=F("created_count") + created,
         updated_count=F("updated_count") + updated,
         error_count=F("error_count") + len(errors),
@@ -232,14 +245,21 @@ def customer_import_run(
 ) -> bool:
     """Import the rows of the file (by default the uploaded one) from where the import left off.
 
-    Stops after `max_chunks` chunks; returns True once every row is processed.
+    Stops after `max_chunks` chunks; returns True once nothing is left for this run
+    (every row processed, or another run of the same import is ahead of it).
     """
     if customer_import.is_finished:
         return True
-    CustomerImport.objects.filter(pk=customer_import.pk).update(
-        status=ImportStatus.RUNNING, started_at=customer_import.started_at or timezone.now()
+    started = CustomerImport.objects.filter(
+        pk=customer_import.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).update(
+        status=ImportStatus.RUNNING,
+        started_at=customer_import.started_at or timezone.now(),
+        heartbeat_at=timezone.now(),
     )
     customer_import.refresh_from_db()
+    if not started:
+        return True  # finished (or failed) meanwhile, by another run
     try:
         with contextlib.ExitStack() as stack:
             if file is None:
@@ -259,6 +279,10 @@ def customer_import_run(
                 # A short chunk was the last one: finish now rather than in another run.
                 if done == max_chunks and len(chunk) == IMPORT_CHUNK_ROWS:
                     return False
+    except ChunkTakenOver:
+        # Another run of this import is ahead of this one and will finish it: this
+        # run has nothing left to do (and must not queue yet another).
+        return True
     except Exception:
         logger.exception("Customer import %s failed", customer_import.pk)
         _finish(
@@ -333,3 +357,18 @@ def customer_import_error_report(*, customer_import: CustomerImport) -> Iterator
     errors = customer_import.row_errors.order_by("line").values_list(*ERROR_REPORT_HEADER)
     for values in errors.iterator(chunk_size=IMPORT_CHUNK_ROWS):
         yield line(values)
+
+
+STALE_AFTER = timedelta(minutes=2)
+
+
+def customer_imports_resume() -> int:
+    """Queue again the imports whose worker went quiet (killed, or the machine restarted)."""
+    stale = timezone.now() - STALE_AFTER
+    quiet = CustomerImport.objects.filter(
+        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING], created_at__lt=stale
+    ).filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale))
+    ids = list(quiet.values_list("pk", flat=True))
+    for customer_import_id in ids:
+        customer_import_enqueue(customer_import_id=customer_import_id)
+    return len(ids)
