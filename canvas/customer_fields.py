@@ -45,7 +45,8 @@ def normalize_email(value: object) -> str:
     text = stripped_text(value, EMAIL)
     # NFC after lowercasing too: lower() can decompose (e.g. "İ" becomes "i" + a combining dot).
     email = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
-    if not _EMAIL.fullmatch(email) or len(email) > 320:
+    has_control = any(unicodedata.category(ch) == "Cc" for ch in email)
+    if has_control or not _EMAIL.fullmatch(email) or len(email) > 320:
         raise InvalidIdentifier(EMAIL, "not an email address of the form local@domain.tld")
     return email
 

@@ -37,7 +37,7 @@ def _parse_bool(name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise CustomerDataError(name, f"expected true or false, got {value!r}")
+    raise CustomerDataError(name, "expected true or false")
 
 
 def _parse_maid(name: str, value: Any) -> str:
@@ -68,8 +68,17 @@ def _check_attribute(name: str, value: Any) -> Any:
     )
 
 
+def _check_no_nul(raw: dict[str, Any]) -> None:
+    # PostgreSQL cannot store NUL in text: refuse it here rather than fail on write.
+    for name, value in raw.items():
+        values = value if isinstance(value, list) else [value]
+        if "\x00" in name or any(isinstance(v, str) and "\x00" in v for v in values):
+            raise CustomerDataError(name.replace("\x00", "\\0"), "contains a NUL character")
+
+
 def customer_record_parse(raw: dict[str, Any]) -> CustomerRecord:
     """Validate one raw record (from the API or a CSV row); raise CustomerDataError on the first fault."""
+    _check_no_nul(raw)
     external_id = raw.get("external_id")
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
@@ -107,9 +116,12 @@ class UpsertResult:
 
 @transaction.atomic
 def customers_upsert(*, workspace: Workspace, records: list[CustomerRecord]) -> UpsertResult:
-    """Create or update customers by external_id in two queries; attributes are merged.
+    """Create or update customers by external_id, a few statements per call; attributes merge.
 
     Later records of the same external_id in one call win, as if applied in order.
+    Concurrent calls for the same customer never lose each other's changes: the
+    rows are locked (in external_id order, so two calls cannot deadlock) and merged
+    with what is stored at that moment, not with an earlier read.
     """
     merged: dict[str, CustomerRecord] = {}
     for record in records:
@@ -121,21 +133,22 @@ def customers_upsert(*, workspace: Workspace, records: list[CustomerRecord]) -> 
                 attributes={**earlier.attributes, **record.attributes},
             )
         merged[record.external_id] = record
-    existing = {
-        c.external_id: c
-        for c in Customer.objects.filter(workspace=workspace, external_id__in=list(merged))
-    }
-    rows = []
-    for external_id, record in merged.items():
-        customer = existing.get(external_id) or Customer(
-            workspace=workspace, external_id=external_id
-        )
+    external_ids = sorted(merged)
+    mine = Customer.objects.filter(workspace=workspace, external_id__in=external_ids)
+    known = set(mine.values_list("external_id", flat=True))
+    # Every customer gets a row first, so the lock below covers new ones too.
+    Customer.objects.bulk_create(
+        [Customer(workspace=workspace, external_id=x) for x in external_ids if x not in known],
+        ignore_conflicts=True,
+    )
+    rows = list(mine.select_for_update().order_by("external_id"))
+    for customer in rows:
+        record = merged[customer.external_id]
         for name, value in record.fields.items():
             setattr(customer, name, value)
         customer.attributes = {**(customer.attributes or {}), **record.attributes}
-        rows.append(customer)
-    # One statement for new and known customers alike; a concurrent insert of the
-    # same external_id turns into an update instead of an error.
+    # One INSERT … ON CONFLICT UPDATE writes back every locked row: faster than
+    # bulk_update's CASE expressions.
     Customer.objects.bulk_create(
         rows,
         update_conflicts=True,
@@ -149,7 +162,7 @@ def customers_upsert(*, workspace: Workspace, records: list[CustomerRecord]) -> 
             "updated_at",
         ],
     )
-    return UpsertResult(created=len(merged) - len(existing), updated=len(existing))
+    return UpsertResult(created=len(external_ids) - len(known), updated=len(known))
 
 
 def customers_delete(*, workspace: Workspace, external_ids: list[str]) -> int:

@@ -33,7 +33,7 @@ MIXED_CSV = (
 )
 MIXED_ERRORS = [
     (3, "c2", "email", "not an email address of the form local@domain.tld"),
-    (4, "c3", "ads_tracking_enabled", "expected true or false, got 'maybe'"),
+    (4, "c3", "ads_tracking_enabled", "expected true or false"),
     (5, "", "external_id", "is required and must be text"),
     (6, "c5", "ios_idfa", "not a UUID of the form 8-4-4-4-12 hex digits"),
     (7, "c6", "(row)", "has 2 cells but the header has 8 columns"),
@@ -41,7 +41,7 @@ MIXED_ERRORS = [
 MIXED_ERRORS_CSV = (
     "line,external_id,field,reason\r\n"
     "3,c2,email,not an email address of the form local@domain.tld\r\n"
-    "4,c3,ads_tracking_enabled,\"expected true or false, got 'maybe'\"\r\n"
+    "4,c3,ads_tracking_enabled,expected true or false\r\n"
     "5,,external_id,is required and must be text\r\n"
     "6,c5,ios_idfa,not a UUID of the form 8-4-4-4-12 hex digits\r\n"
     "7,c6,(row),has 2 cells but the header has 8 columns\r\n"
@@ -377,7 +377,7 @@ def test_command_imports_a_file_and_reports_what_it_skipped(workspace, tmp_path,
         "Imported customers.csv into Acme Outdoor: 3 created, 0 updated, 5 skipped.\n"
         "Skipped rows (first 5 of 5):\n"
         "  line 3 (c2): email: not an email address of the form local@domain.tld\n"
-        "  line 4 (c3): ads_tracking_enabled: expected true or false, got 'maybe'\n"
+        "  line 4 (c3): ads_tracking_enabled: expected true or false\n"
         "  line 5: external_id: is required and must be text\n"
         "  line 6 (c5): ios_idfa: not a UUID of the form 8-4-4-4-12 hex digits\n"
         "  line 7 (c6): (row): has 2 cells but the header has 8 columns\n"
