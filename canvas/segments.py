@@ -9,7 +9,7 @@ by name; anything else is a custom attribute. All filters must hold (AND).
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, F, Func, Q, QuerySet
 
 from canvas.models import Customer, Workspace
 
@@ -26,7 +26,8 @@ OPERATORS = {
     "lt": "is less than",
     "exists": "exists",
 }
-STANDARD_FIELDS = {"external_id", "email"}
+# Customer columns a filter may name directly; any other name is a custom attribute.
+TEXT_FIELDS = {"external_id", "email"}
 
 
 def _number(value: Any) -> float | None:
@@ -53,6 +54,9 @@ def segment_errors(filters: Any) -> list[str]:
         op = item.get("op")
         if not str(item.get("attribute") or "").strip():
             errors.append(f"Filter {n}: choose an attribute.")
+        elif '"' in str(item["attribute"]):
+            # SQLite's JSON paths cannot address such a key.
+            errors.append(f"Filter {n}: attribute names with double quotes cannot be filtered on.")
         elif op not in OPERATORS:
             errors.append(f"Filter {n}: unknown comparison {op!r}.")
         elif op in ("gt", "lt") and _number(item.get("value")) is None:
@@ -62,19 +66,44 @@ def segment_errors(filters: Any) -> list[str]:
     return errors
 
 
+class IsJSONNumber(Func):
+    """True when a custom attribute holds a JSON number, not text that looks like one.
+
+    Without it, "greater than 30" compares text with numbers, and SQLite and
+    PostgreSQL order mixed JSON types differently.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, attribute: str):
+        super().__init__(F("attributes"))
+        self.attribute = attribute
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        path = f'$."{self.attribute}"'  # segment_errors refuses names with a double quote
+        return f"(json_type({sql}, %s) IN ('integer', 'real'))", [*params, path]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(jsonb_typeof({sql} -> %s) = 'number')", [*params, self.attribute]
+
+
 def _attribute_q(attribute: str, op: str, value: Any) -> Q:
-    path = attribute if attribute in STANDARD_FIELDS else f"attributes__{attribute}"
+    path = attribute if attribute in TEXT_FIELDS else f"attributes__{attribute}"
     if op == "exists":
-        if attribute in STANDARD_FIELDS:
+        if attribute in TEXT_FIELDS:
             return ~Q(**{path: ""})
         return Q(**{"attributes__has_key": attribute})
     if op == "contains":
         return Q(**{f"{path}__icontains": str(value)})
     if op in ("gt", "lt"):
-        return Q(**{f"{path}__{op}": _number(value)})
+        compare = Q(**{f"{path}__{op}": _number(value)})
+        return compare if attribute in TEXT_FIELDS else Q(IsJSONNumber(attribute)) & compare
     # equals / not_equals: compare text to text, numbers to numbers.
     match = Q(**{path: value})
-    if attribute not in STANDARD_FIELDS and _number(value) is not None and isinstance(value, str):
+    if attribute not in TEXT_FIELDS and _number(value) is not None and isinstance(value, str):
         match |= Q(**{path: _number(value)})
     return match if op == "equals" else ~match
 
