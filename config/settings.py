@@ -100,15 +100,16 @@ else:
             "OPTIONS": {
                 # WAL lets the web process read while the worker cluster writes;
                 # IMMEDIATE avoids "database is locked" on read-then-write transactions.
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
-                ),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                # Seconds a writer waits for the write lock: longer than any Pinterest
+                # call made inside a transaction (a token refresh).
+                "timeout": 30,
             },
-            # A file, not memory: shared-cache in-memory SQLite takes table locks that
-            # ignore busy_timeout, so concurrent workers would fail in tests only.
-            "TEST": {"NAME": env("SQLITE_TEST_PATH", default=str(BASE_DIR / "test-db.sqlite3"))},
+            # Tests use a file, never memory (tests/conftest.py picks one per run):
+            # shared-cache in-memory SQLite takes table locks that ignore the busy
+            # timeout, so concurrent workers would fail in tests only.
+            "TEST": {"NAME": env("SQLITE_TEST_PATH", default=None)},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

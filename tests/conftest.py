@@ -42,6 +42,16 @@ def outsider(other_workspace):
     return user
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests run on a file of their own per run: two runs never share a database."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3") and not database["TEST"].get("NAME"):
+        database["TEST"]["NAME"] = str(tmp_path_factory.getbasetemp() / "test-db.sqlite3")
+
+
 def _client_for(user) -> Client:
     client = Client()
     client.force_login(user)

@@ -1,5 +1,6 @@
 """Django admin for operators, and production settings that refuse to start unsafe."""
 
+import json
 import os
 import subprocess
 import sys
@@ -95,3 +96,72 @@ def test_production_starts_with_everything_set():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "started"
+
+
+def _settings_in_subprocess(names, **env):
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+    }
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}, default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_defaults_are_sqlite_in_wal_mode_the_orm_broker_and_local_memory_cache():
+    found = _settings_in_subprocess(["DATABASES", "Q_CLUSTER", "CACHES"])
+    database = found["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert "PRAGMA journal_mode=WAL" in database["OPTIONS"]["init_command"]
+    assert (found["Q_CLUSTER"]["orm"], "redis" in found["Q_CLUSTER"]) == ("default", False)
+    assert found["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_database_url_and_redis_url_switch_to_postgresql_and_redis():
+    found = _settings_in_subprocess(
+        ["DATABASES", "Q_CLUSTER", "CACHES"],
+        DATABASE_URL="postgres://app@db.internal:5432/pinsync",
+        REDIS_URL="redis://cache.internal:6379/2",
+    )
+    database = found["DATABASES"]["default"]
+    assert (database["ENGINE"], database["NAME"], database["HOST"]) == (
+        "django.db.backends.postgresql",
+        "pinsync",
+        "db.internal",
+    )
+    assert (database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]) == (600, True)
+    assert (found["Q_CLUSTER"]["redis"], "orm" in found["Q_CLUSTER"]) == (
+        "redis://cache.internal:6379/2",
+        False,
+    )
+    assert found["CACHES"]["default"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.internal:6379/2",
+    }
+
+
+def test_env_example_copied_as_is_gives_the_local_defaults():
+    example = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            example[name] = value
+    names = [
+        "DEBUG",
+        "PINTEREST_SANDBOX",
+        "PINTEREST_API_BASE_URL",
+        "PINTEREST_REDIRECT_URI",
+        "MEDIA_ROOT",
+    ]
+    assert _settings_in_subprocess(names, **example) == _settings_in_subprocess(names)
