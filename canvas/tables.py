@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from canvas.models import Customer
+from canvas.models import Canvas, Customer
 
 CUSTOMERS_PER_PAGE = 50
 
@@ -98,3 +98,27 @@ class CustomerTable(tables.Table):
         if value:
             return mark_safe('<span class="badge badge-ok">On</span>')  # noqa: S308 - a constant
         return mark_safe('<span class="badge badge-off">Off</span>')  # noqa: S308 - a constant
+
+
+class CanvasTable(tables.Table):
+    name = tables.Column(linkify=True)
+    status = tables.Column()
+    entry_type = tables.Column(verbose_name="Entry")
+    entered = tables.Column(verbose_name="Entered", attrs={"td": {"class": "num"}})
+    created_by = tables.Column(verbose_name="Created by", accessor="created_by__email", default="—")
+    updated_at = tables.DateTimeColumn(verbose_name="Last edited", format="M j, Y H:i")
+
+    class Meta:
+        model = Canvas
+        fields = ["name", "status", "entry_type", "entered", "created_by", "updated_at"]
+        order_by = "-updated_at"
+        attrs = {"class": "data-table", "data-testid": "canvas-table"}
+        empty_text = "No canvases yet."
+
+    def render_status(self, value, record):
+        return format_html(
+            '<span class="badge badge-{}">{}</span>', record.status, record.get_status_display()
+        )
+
+    def render_entered(self, value):
+        return f"{value:,}"

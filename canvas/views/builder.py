@@ -6,19 +6,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from canvas.canvas_table import CanvasTable
-from canvas.forms_builder import (
-    FILTER_KINDS,
-    OPERATORS,
-    CanvasNameForm,
-    EntryForm,
-    segment_from_post,
-)
+from canvas.forms import FILTER_KINDS, CanvasNameForm, EntryForm, segment_from_post
 from canvas.models import Canvas, Step
-from canvas.segments import segment_customers, segment_describe, segment_errors
+from canvas.segments import OPERATORS, segment_customers, segment_describe, segment_errors
 from canvas.selectors import canvases_with_entered, step_analytics
 from canvas.services import canvases as services
 from canvas.steps.registry import all_kinds, get_kind
+from canvas.tables import CanvasTable
 
 
 def _canvas(request, canvas_id: int) -> Canvas:

@@ -107,7 +107,8 @@ class Command(BaseCommand):
         per_s = n / seconds
         rss = peak_rss_mb()
         out.write(
-            f"advanced {advanced:,} enrollment steps; {n:,} customers through both steps in {seconds:.1f} s "
+            f"advanced {advanced:,} enrollment steps ({advanced / seconds:,.0f}/s); "
+            f"{n:,} customers through both steps in {seconds:.1f} s "
             f"= {per_s:,.0f} customers/s = {per_s / PINTEREST_LIMIT_PER_S:.2f}× the Pinterest limit "
             f"(13,300/s); peak RSS {rss:.0f} MB; database {connection.vendor}"
         )
