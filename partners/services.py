@@ -41,6 +41,7 @@ from partners.pinterest import (
     PinterestClient,
     PinterestError,
     Unauthorized,
+    UserAccount,
 )
 from partners.selectors import REFRESH_AHEAD, connection_problem
 
@@ -94,10 +95,16 @@ def connection_connect(*, workspace: Workspace, code: str, connected_by: User) -
         connection, created = PinterestConnection.objects.select_for_update().get_or_create(
             workspace=workspace
         )
-        if user.id:
-            same_user = connection.pinterest_user_id == user.id
-        else:
-            same_user = connection.pinterest_username == user.username
+        same_user = _same_pinterest_user(connection, user)
+        detail = f"As @{user.username}"
+        if not created and not same_user:
+            # The ad accounts were chosen by another Pinterest login, which the new one may
+            # not even see: stop syncing into them (rows stay as history) until re-chosen.
+            previous = list(connection.ad_accounts.selected())
+            if previous:
+                connection.ad_accounts.selected().update(selected=False, disconnected_at=now)
+                removed = _accounts_detail(added=[], removed=previous)
+                detail += f" (was @{connection.pinterest_username}). {removed}"
         connection.pinterest_user_id = user.id or ""
         connection.pinterest_username = user.username
         connection.pinterest_business_name = user.business_name or ""
@@ -116,12 +123,19 @@ def connection_connect(*, workspace: Workspace, code: str, connected_by: User) -
             connection,
             EventKind.CONNECTED if created else EventKind.RECONNECTED,
             actor=connected_by,
-            detail=f"As @{user.username}",
+            detail=detail,
         )
         # Same Pinterest user and ad accounts still chosen: nothing to re-pick, and the
         # steps that point at those accounts carry on as they were.
         resumed = not created and same_user and connection.ad_accounts.selected().exists()
     return ConnectOutcome(connection=connection, resumed=resumed)
+
+
+def _same_pinterest_user(connection: PinterestConnection, user: UserAccount) -> bool:
+    """Whether `user` is the Pinterest login the connection last held (by id, else username)."""
+    if user.id and connection.pinterest_user_id:
+        return connection.pinterest_user_id == user.id
+    return connection.pinterest_username == user.username
 
 
 # Ad accounts
@@ -285,8 +299,15 @@ def _invalidate(
 
 # Staying valid
 
+# The refresh call runs inside the row lock, which on SQLite is the database's one
+# write lock: every other writer (sync workers, the web) waits for it, so the call gets
+# a timeout well under SQLite's busy timeout. The token endpoint answers in far less;
+# a refresh that times out is retried by the next hourly run while the access token
+# still works (if Pinterest did rotate late, that retry gets 401: reconnect needed).
+REFRESH_TIMEOUT_SECONDS = 5.0
+
 # One lock per connection and process: threads of one process wait here rather than
-# in the database (SQLite's busy timeout is shorter than a slow Pinterest answer).
+# in the database, where they would use up SQLite's busy timeout.
 _refresh_locks: dict[int, threading.Lock] = {}
 _refresh_locks_guard = threading.Lock()
 
@@ -311,7 +332,8 @@ def connection_refresh(
     refreshed, failure = False, None
     # The row stays locked across the HTTP call on purpose: Pinterest kills the old
     # refresh token the moment it answers, so the new one must be stored before anyone
-    # else may read the row and try again.
+    # else may read the row and try again. The call is therefore kept short
+    # (REFRESH_TIMEOUT_SECONDS).
     with _refresh_lock(connection.pk), transaction.atomic():
         row = PinterestConnection.objects.select_for_update().get(pk=connection.pk)
         if row.token_version != seen:
@@ -344,7 +366,8 @@ def _refresh_locked(
     now = timezone.now()
     try:
         refresh_token = row.refresh_token()
-        with PinterestClient() as client:
+        timeout = min(settings.PINTEREST_TIMEOUT_SECONDS, REFRESH_TIMEOUT_SECONDS)
+        with PinterestClient(timeout=timeout) as client:
             tokens = client.refresh(refresh_token=refresh_token)
     except crypto.TokenUnreadable as error:
         _invalidate(row.pk, str(error), None, seen, now)

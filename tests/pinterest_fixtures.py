@@ -29,6 +29,7 @@ def pinterest_sandbox(pinterest_sandbox_server: SandboxServer) -> Iterator[Sandb
     """The sandbox, freshly reset, with every PINTEREST_* setting pointing at it."""
     server = pinterest_sandbox_server
     server.state.clock = time.time
+    server.state.sleep = None
     server.state.reset()
     with override_settings(
         PINTEREST_SANDBOX=True,
@@ -39,8 +40,9 @@ def pinterest_sandbox(pinterest_sandbox_server: SandboxServer) -> Iterator[Sandb
         PINTEREST_CLIENT_SECRET=SANDBOX_CLIENT_SECRET,
     ):
         yield server
-    # Leave no fault, hung call or injected clock behind for the next test.
+    # Leave no fault, hung call, injected clock or sleep behind for the next test.
     server.state.clock = time.time
+    server.state.sleep = None
     server.state.reset()
 
 

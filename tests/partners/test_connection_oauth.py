@@ -10,7 +10,13 @@ from django.urls import reverse
 
 from canvas.models import Membership, Role
 from partners.models import ConnectionEvent, ConnectionStatus, EventKind, PinterestConnection
-from partners.pinterest.sandbox import OTHER_USER_ID, SANDBOX_USER_ID
+from partners.pinterest.sandbox import (
+    ANALYST_AD_ACCOUNT_ID,
+    AUDIENCE_MANAGER_AD_ACCOUNT_ID,
+    OTHER_USER_ID,
+    OWNER_AD_ACCOUNT_ID,
+    SANDBOX_USER_ID,
+)
 
 CALLBACK = "/partners/pinterest/oauth/callback/"
 
@@ -162,7 +168,7 @@ def test_an_admin_demoted_before_the_answer_cannot_finish_connecting(
     assert token_posts() == []
 
 
-def test_connecting_again_as_another_pinterest_user_keeps_the_row_and_asks_for_accounts(
+def test_connecting_again_as_another_pinterest_user_drops_the_old_accounts_and_asks_again(
     as_admin, admin, connection, pinterest_sandbox
 ):
     callback = consent(
@@ -172,10 +178,42 @@ def test_connecting_again_as_another_pinterest_user_keeps_the_row_and_asks_for_a
     response = as_admin.get(callback)
 
     assert response["Location"] == url("pinterest_ad_accounts")
+    assert messages_of(response) == [
+        "Connected as @sandbox_outsider. Now choose the ad accounts to sync."
+    ]
     reconnected = PinterestConnection.objects.get()
     assert reconnected.pk == connection.pk
-    assert reconnected.pinterest_username == "sandbox_outsider"
-    assert reconnected.events.first().kind == EventKind.RECONNECTED
+    assert (reconnected.pinterest_user_id, reconnected.pinterest_username) == (
+        OTHER_USER_ID,
+        "sandbox_outsider",
+    )
+    # The accounts @sandbox_marketer chose are no longer synced; their rows stay as history.
+    assert list(reconnected.ad_accounts.selected()) == []
+    assert [
+        (row.ad_account_id, row.selected, row.disconnected_at == reconnected.connected_at)
+        for row in reconnected.ad_accounts.order_by("ad_account_id")
+    ] == [(OWNER_AD_ACCOUNT_ID, False, True), (AUDIENCE_MANAGER_AD_ACCOUNT_ID, False, True)]
+    event = reconnected.events.first()
+    assert (event.kind, event.actor, event.detail) == (
+        EventKind.RECONNECTED,
+        admin,
+        "As @sandbox_outsider (was @sandbox_marketer). Removed Partner Agency - Audiences "
+        f"({AUDIENCE_MANAGER_AD_ACCOUNT_ID}), Sandbox Brand ({OWNER_AD_ACCOUNT_ID})",
+    )
+    assert 'data-testid="ad-account-row"' not in as_admin.get(url("pinterest")).content.decode()
+    # The choice offers what the new user sees, nothing ticked in advance.
+    choices = as_admin.get(url("pinterest_ad_accounts")).context["choices"]
+    assert [(c.account.id, c.selected) for c in choices] == [
+        (AUDIENCE_MANAGER_AD_ACCOUNT_ID, False),
+        (ANALYST_AD_ACCOUNT_ID, False),
+    ]
+
+    as_admin.post(url("pinterest_ad_accounts"), {"ad_account": [AUDIENCE_MANAGER_AD_ACCOUNT_ID]})
+
+    assert [
+        (row.ad_account_id, row.permissions)
+        for row in PinterestConnection.objects.get().ad_accounts.selected()
+    ] == [(AUDIENCE_MANAGER_AD_ACCOUNT_ID, ["OWNER"])]
 
 
 @pytest.mark.parametrize("error", ["server_error", ""])

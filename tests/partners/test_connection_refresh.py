@@ -18,7 +18,7 @@ from django_q.models import Schedule
 from config.schedules import SCHEDULES
 from partners.exceptions import ConnectionUnusable
 from partners.models import ConnectionStatus, EventKind, PinterestConnection
-from partners.pinterest import InvalidToken, PinterestClient, ServerError
+from partners.pinterest import InvalidToken, PinterestClient, PinterestTimeout, ServerError
 from partners.pinterest.sandbox import SANDBOX_USER_ID
 from partners.services import connection_disconnect, connection_refresh
 from partners.tasks import pinterest_tokens_refresh_task
@@ -139,6 +139,32 @@ def test_a_refresh_pinterest_fails_to_answer_keeps_the_tokens_and_tries_again(
     assert connection.refresh_token() != refresh_token
     assert connection.last_error_message == ""
     assert [e["status"] for e in token_posts()][-2:] == [503, 200]
+
+
+def test_a_refresh_pinterest_leaves_hanging_gives_up_after_5_seconds_and_keeps_the_tokens(
+    connection, pinterest_sandbox, settings
+):
+    # The refresh holds the row lock (on SQLite, the database's write lock) across the
+    # call, so it must not wait as long as ordinary calls may.
+    settings.PINTEREST_TIMEOUT_SECONDS = 30
+    refresh_token = connection.refresh_token()
+    version = connection.token_version
+    pinterest_sandbox.state.set_faults(hang_next=1, hang_seconds=60)
+
+    with pytest.raises(PinterestTimeout) as caught:
+        connection_refresh(connection=connection)
+
+    message = "Pinterest did not answer POST /oauth/token within 5 s."
+    assert caught.value.message == message
+    connection.refresh_from_db()
+    assert (
+        connection.status,
+        connection.token_version,
+        connection.refresh_token(),
+        connection.last_error_message,
+    ) == (ConnectionStatus.ACTIVE, version, refresh_token, message)
+    # The hung call is still pending at Pinterest; the next attempt gets an answer.
+    assert connection_refresh(connection=connection) is True
 
 
 def test_a_refresh_that_lost_the_race_uses_the_winners_tokens(connection, token_posts):

@@ -68,10 +68,12 @@ class Route:
 def handle_api(state: SandboxState, request: Request) -> Response:
     """Answer one /v5 request like Pinterest, injected faults included, and log it."""
     call = Call(state, request, {})
+    delay_seconds = 0.0
     try:
         route = _match(call)
         plan, generation, wakeup = state.take_fault(is_write=route.category == "ads_write")
-        if not state.wait(plan.latency_seconds + plan.hang_seconds, generation, wakeup):
+        delay_seconds = plan.latency_seconds + plan.hang_seconds
+        if not state.wait(delay_seconds, generation, wakeup):
             raise ApiError(503, 503, "The sandbox was reset while this call waited.")
         if plan.spam:
             raise ApiError(429, 8, SPAM_BLOCKED)
@@ -83,7 +85,8 @@ def handle_api(state: SandboxState, request: Request) -> Response:
             response = _malformed(plan.malformed_kind)
     except ApiError as error:
         response = error.response()
-    response.headers["x-pinterest-rid"] = secrets.token_hex(8)
+    request_id = secrets.token_hex(8)
+    response.headers["x-pinterest-rid"] = request_id
     state.log_request(
         access_token=call.access_token,
         user_id=call.user_id,
@@ -92,6 +95,8 @@ def handle_api(state: SandboxState, request: Request) -> Response:
         query=request.query,
         status=response.status,
         records=call.records,
+        request_id=request_id,
+        delay_seconds=delay_seconds,
     )
     return response
 

@@ -2,7 +2,8 @@
 
 Everything is guarded by one re-entrant lock, held only for in-memory work: the
 HTTP layer sleeps (latency, hangs) outside it, so a hung call never blocks others.
-The clock is injectable (`state.clock`) so tests step time instead of sleeping.
+The clock and the sleep are injectable (`state.clock`, `state.sleep`) so tests step
+time and record delays instead of waiting.
 """
 
 from __future__ import annotations
@@ -67,11 +68,15 @@ class SandboxState:
         client_secret: str = SANDBOX_CLIENT_SECRET,
         auto_approve: bool = False,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], object] | None = None,
         limits: dict[str, Limit] | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.clock = clock
+        # How injected latency and hangs wait. None waits for real, and a reset or stop
+        # cuts the wait short; a test may set e.g. `delays.append` to record, not wait.
+        self.sleep = sleep
         self.lock = threading.RLock()
         self.limiter = RateLimiter(limits)
         self._auto_approve_default = auto_approve
@@ -323,8 +328,11 @@ class SandboxState:
 
     def wait(self, seconds: float, generation: int, wakeup: threading.Event) -> bool:
         """Sleep without the lock; False when a reset or stop cut the sleep short."""
-        if seconds > 0 and wakeup.wait(seconds):
-            return False
+        if seconds > 0:
+            if self.sleep is not None:
+                self.sleep(seconds)
+            elif wakeup.wait(seconds):
+                return False
         return generation == self.generation
 
     # Request log
@@ -339,6 +347,8 @@ class SandboxState:
         query: dict[str, list[str]],
         status: int,
         records: int | None,
+        request_id: str,
+        delay_seconds: float,
     ) -> None:
         """Remember one /v5 call, keyed by a fingerprint of its token (never the token)."""
         with self.lock:
@@ -350,6 +360,9 @@ class SandboxState:
                     "query": {k: v[0] if len(v) == 1 else v for k, v in query.items()},
                     "status": status,
                     "records": records,
+                    "request_id": request_id,
+                    # Injected latency plus hang this call waited before being answered.
+                    "delay_seconds": delay_seconds,
                     "user_id": user_id,
                     "token": token_fingerprint(access_token),
                 }

@@ -11,6 +11,7 @@ import requests
 
 from partners.pinterest import (
     MAX_RECORDS_PER_REQUEST,
+    BadRequest,
     Forbidden,
     InvalidToken,
     MissingScope,
@@ -465,6 +466,54 @@ def test_an_empty_batch_is_refused_before_http(pinterest_client):
 # Error classes
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda client: client.create_customer_list(
+                ad_account_id=OWNER_AD_ACCOUNT_ID,
+                name="Phone numbers",
+                records=[hashed(1)],
+                list_type="PHONE",
+            ),
+            "list_type must be one of EMAIL, IDFA, MAID, LR_ID, DLX_ID, HASHED_PINNER_ID.",
+        ),
+        (
+            lambda client: client.get_ad_accounts_page(page_size=251),
+            "page_size must be an integer from 1 to 250.",
+        ),
+        (
+            lambda client: client.get_audiences_page(
+                ad_account_id=OWNER_AD_ACCOUNT_ID, bookmark="not-a-bookmark"
+            ),
+            "Invalid bookmark.",
+        ),
+    ],
+    ids=["unknown-list-type", "page-size-over-250", "forged-bookmark"],
+)
+def test_a_request_pinterest_refuses_is_a_bad_request(
+    pinterest_sandbox, pinterest_client, pinterest_access_token, call, message
+):
+    lists_before = pinterest_sandbox.state.customer_lists_snapshot()
+
+    with pytest.raises(BadRequest) as caught:
+        call(pinterest_client)
+
+    error = caught.value
+    assert type(error) is BadRequest  # Pinterest's 400, not our own RecordsRejected
+    (answer,) = pinterest_sandbox.state.request_log(access_token=pinterest_access_token)
+    assert answer["status"] == 400
+    assert (error.status, error.code, error.message, error.request_id, error.transient) == (
+        400,
+        1,
+        message,
+        answer["request_id"],
+        False,
+    )
+    assert str(error) == f"{message} (HTTP 400, code 1, request id {answer['request_id']})"
+    assert pinterest_sandbox.state.customer_lists_snapshot() == lists_before
+
+
 def test_revoked_token_is_invalid(pinterest_sandbox, pinterest_client, pinterest_access_token):
     pinterest_sandbox.state.revoke_token(pinterest_access_token)
 
@@ -654,11 +703,38 @@ def test_an_unexpected_body_is_unexpected_response(
     assert caught.value.request_id
 
 
-def test_latency_is_added_to_every_call(pinterest_sandbox, pinterest_client):
-    SandboxControl(pinterest_sandbox.url).set_faults(latency_ms=5)
+def test_latency_is_added_to_every_call(pinterest_sandbox, pinterest_access_token):
+    delays = []
+    pinterest_sandbox.state.sleep = delays.append
+    control = SandboxControl(pinterest_sandbox.url)
+    control.set_faults(latency_ms=250)
 
-    assert pinterest_client.get_user_account().id == SANDBOX_USER_ID
-    assert pinterest_sandbox.state.faults.latency_ms == 5
+    with PinterestClient(pinterest_access_token) as client:
+        assert client.get_user_account().id == SANDBOX_USER_ID
+        assert client.list_ad_accounts()
+
+    assert delays == [0.25, 0.25]
+    log = control.request_log(access_token=pinterest_access_token)
+    assert [(e["path"], e["delay_seconds"]) for e in log] == [
+        ("/v5/user_account", 0.25),
+        ("/v5/ad_accounts", 0.25),
+    ]
+
+
+def test_a_hang_is_waited_out_on_top_of_the_latency_then_answered(
+    pinterest_sandbox, pinterest_access_token
+):
+    delays = []
+    pinterest_sandbox.state.sleep = delays.append
+    pinterest_sandbox.state.set_faults(latency_ms=250, hang_next=1, hang_seconds=30)
+
+    with PinterestClient(pinterest_access_token) as client:
+        assert client.get_user_account().id == SANDBOX_USER_ID
+        assert client.get_user_account().id == SANDBOX_USER_ID
+
+    assert delays == [30.25, 0.25]
+    log = pinterest_sandbox.state.request_log(access_token=pinterest_access_token)
+    assert [(e["status"], e["delay_seconds"]) for e in log] == [(200, 30.25), (200, 0.25)]
 
 
 def test_every_answer_carries_a_request_id(pinterest_sandbox, pinterest_access_token):
@@ -675,3 +751,7 @@ def test_every_answer_carries_a_request_id(pinterest_sandbox, pinterest_access_t
     assert [a.status_code for a in answers] == [200, 401, 404, 404]
     assert all(len(a.headers["x-pinterest-rid"]) == 16 for a in answers)
     assert len({a.headers["x-pinterest-rid"] for a in answers}) == 4
+    # The request log names each call by the same id, to match a failure to its call.
+    assert [e["request_id"] for e in pinterest_sandbox.state.request_log()] == [
+        a.headers["x-pinterest-rid"] for a in answers
+    ]
