@@ -63,8 +63,15 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 def _ensure_an_admin_remains(membership: Membership) -> None:
-    others = Membership.objects.admins().filter(workspace=membership.workspace)
-    if membership.is_admin and not others.exclude(pk=membership.pk).exists():
+    # Lock the workspace's admin rows: two admins demoting each other at once must
+    # not both see the other as the remaining admin.
+    admins = list(
+        Membership.objects.admins()
+        .select_for_update()
+        .filter(workspace=membership.workspace)
+        .values_list("pk", flat=True)
+    )
+    if membership.pk in admins and len(admins) == 1:
         raise ValidationError("A workspace needs at least one admin.")
 
 

@@ -28,9 +28,12 @@ def _id_param(request, name: str) -> int | None:
 
 
 def _matching(customers, search: str):
-    # External ids and emails (stored lowercased) by prefix; an exact value is its own
-    # prefix. The page stops at 51 matches found walking the (workspace, id) index.
-    return customers.filter(Q(external_id__startswith=search) | Q(email__startswith=search.lower()))
+    # External ids (ignoring case: SQLite's LIKE does, PostgreSQL's would not) and emails
+    # (stored lowercased) by prefix; an exact value is its own prefix. The page stops
+    # at 51 matches found walking the (workspace, id) index.
+    return customers.filter(
+        Q(external_id__istartswith=search) | Q(email__startswith=search.lower())
+    )
 
 
 def customers(request):

@@ -82,6 +82,7 @@ def test_the_table_lists_only_this_workspace_newest_first(as_marketer, workspace
     [
         ("c01", ids(19, 10)),  # external id prefix
         ("c015", ["c015"]),  # exact external id
+        ("C015", ["c015"]),  # external ids ignore case, on SQLite and PostgreSQL alike
         ("p007@example.com", ["c007"]),  # email
         ("P007@EXAMPLE.COM", ["c007"]),  # stored lowercased
         ("p02", ids(29, 20)),  # email prefix

@@ -2,10 +2,12 @@
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from canvas.models import Invitation, Membership, Role
-from tests.factories import UserFactory
+from canvas.services.members import membership_change_role
+from tests.factories import MembershipFactory, UserFactory
 
 
 def invite(client, workspace, email, role="marketer"):
@@ -132,3 +134,32 @@ def test_marketer_sees_members_without_admin_controls(as_marketer, workspace):
     assert "alice@acme.test" in page
     assert "Send invitation" not in page
     assert "Only admins can invite or remove members." in page
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(transactional_db, workspace, admin):
+    import threading
+
+    from django.db import connection
+
+    second = MembershipFactory(workspace=workspace, user=UserFactory(), role=Role.ADMIN)
+    first = Membership.objects.get(user=admin)
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def demote(membership):
+        try:
+            start.wait()
+            membership_change_role(membership=membership, role=Role.MARKETER)
+            outcomes.append("demoted")
+        except ValidationError as exc:
+            outcomes.append(exc.messages[0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=demote, args=(m,)) for m in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["A workspace needs at least one admin.", "demoted"]
+    assert Membership.objects.filter(workspace=workspace, role=Role.ADMIN).count() == 1
