@@ -42,9 +42,11 @@ chromium:
 	    echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; }
 
+## lint: ruff (lint + format check) everywhere, mypy with django-stubs on partners/ and audiences/
 lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
 
 fmt: install
 	@$(BIN)/ruff format .

@@ -4,7 +4,7 @@ from partners.models import ConnectionEvent, PinterestAdAccount, PinterestConnec
 
 # Read-only: connections change through the partner page, where OAuth happens. The
 # encrypted token columns are never listed, so they appear nowhere in the admin.
-_CONNECTION_FIELDS = [
+_CONNECTION_FIELDS = (
     "workspace",
     "status",
     "pinterest_username",
@@ -22,7 +22,7 @@ _CONNECTION_FIELDS = [
     "last_error_at",
     "created_at",
     "updated_at",
-]
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,8 +38,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class AdAccountInline(admin.TabularInline):
     model = PinterestAdAccount
-    fields = ["ad_account_id", "name", "country", "currency", "permissions", "selected"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "ad_account_id",
+        "name",
+        "country",
+        "currency",
+        "permissions",
+        "selected",
+    )
     extra = 0
     max_num = 0
     can_delete = False
@@ -47,8 +53,7 @@ class AdAccountInline(admin.TabularInline):
 
 class ConnectionEventInline(admin.TabularInline):
     model = ConnectionEvent
-    fields = ["created_at", "kind", "actor", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "actor", "detail")
     extra = 0
     max_num = 0
     can_delete = False

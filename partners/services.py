@@ -329,7 +329,8 @@ def connection_refresh(
     since, they are used as they are. A 401 marks the connection invalid and re-raises.
     """
     seen = connection.token_version if seen_version is None else seen_version
-    refreshed, failure = False, None
+    refreshed: bool = False
+    failure: PinterestError | ConnectionUnusable | None = None
     # The row stays locked across the HTTP call on purpose: Pinterest kills the old
     # refresh token the moment it answers, so the new one must be stored before anyone
     # else may read the row and try again. The call is therefore kept short

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
@@ -29,13 +31,13 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A marketer: a person who logs in with an email address (no username)."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # no usernames: the email is the login
     email = models.EmailField("email address", unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["email"]

@@ -47,7 +47,9 @@ def pinterest_partner(request):
     context = {
         "connection": connection,
         "has_connection": has_connection,
-        "ad_accounts": ad_accounts_selected(connection=connection) if has_connection else [],
+        "ad_accounts": ad_accounts_selected(connection=connection)
+        if connection is not None and has_connection
+        else [],
         "events": connection_events(connection=connection) if connection else [],
         "problem": connection_problem(connection=connection) if has_connection else None,
     }
@@ -129,7 +131,9 @@ def pinterest_ad_accounts(request):
     """Choose the ad accounts to sync, from every account Pinterest shows the connected user."""
     connection = connection_for_workspace(workspace=request.workspace)
     if connection is None or not connection.is_active:
-        messages.error(request, connection_problem(connection=connection))
+        messages.error(
+            request, connection_problem(connection=connection) or "Connect Pinterest first."
+        )
         return _to_partner_page(request.workspace.slug)
     error = None
     chosen = request.POST.getlist("ad_account")

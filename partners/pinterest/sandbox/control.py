@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .seed import SANDBOX_USER_ID
@@ -138,7 +139,7 @@ def _requests(state: SandboxState, request: Request) -> dict[str, Any]:
     }
 
 
-_ROUTES = [
+_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = [
     ("GET", re.compile(r"/_sandbox/state"), _overview),
     ("POST", re.compile(r"/_sandbox/reset"), _reset),
     ("POST", re.compile(r"/_sandbox/tokens"), _mint_token),

@@ -127,7 +127,7 @@ class SandboxServer:
     def url(self) -> str:
         """Base URL, e.g. http://127.0.0.1:8700 (no trailing slash)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_base_url(self) -> str:
