@@ -39,7 +39,9 @@ class WorkspaceMiddleware:
             raise Http404("No such workspace.")
         request.workspace = membership.workspace
         request.membership = membership
-        request.session[LAST_WORKSPACE_SESSION_KEY] = slug
+        if request.session.get(LAST_WORKSPACE_SESSION_KEY) != slug:
+            # Written only on a change: htmx polls would otherwise save the session each second.
+            request.session[LAST_WORKSPACE_SESSION_KEY] = slug
         return None
 
 

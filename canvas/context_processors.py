@@ -1,15 +1,20 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 
 def navigation(request):
     """What the app shell needs: the current workspace, the switcher, the sandbox badge."""
     user = getattr(request, "user", None)
-    workspaces = []
-    if user is not None and user.is_authenticated:
-        workspaces = [m.workspace for m in user.memberships.select_related("workspace")]
+
+    def workspaces():
+        if user is None or not user.is_authenticated:
+            return []
+        return [m.workspace for m in user.memberships.select_related("workspace")]
+
     return {
         "current_workspace": getattr(request, "workspace", None),
         "current_membership": getattr(request, "membership", None),
-        "user_workspaces": workspaces,
+        # Queried only by pages that show the switcher, not by every htmx partial.
+        "user_workspaces": SimpleLazyObject(workspaces),
         "pinterest_sandbox": settings.PINTEREST_SANDBOX,
     }

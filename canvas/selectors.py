@@ -13,7 +13,7 @@ def canvases_with_entered(*, workspace: Workspace) -> QuerySet[Canvas]:
     """The workspace's canvases, each annotated with how many customers entered it."""
     return (
         Canvas.objects.filter(workspace=workspace)
-        .select_related("created_by", "updated_by")
+        .select_related("workspace", "created_by", "updated_by")
         .annotate(entered=Sum("steps__metrics__count", filter=_FIRST_STEP_ENTERED, default=0))
     )
 

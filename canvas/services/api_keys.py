@@ -1,9 +1,14 @@
 import secrets
+from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from canvas.models import ApiKey, User, Workspace
 from canvas.models.workspaces import API_KEY_PREFIX, hash_api_key
+
+# "Last used" is shown to the minute; finer would cost a write per call.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def api_key_create(*, workspace: Workspace, name: str, created_by: User) -> tuple[ApiKey, str]:
@@ -35,6 +40,11 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
         .first()
     )
     if api_key is not None:
-        # One UPDATE, not a save(): keys are used on every API call.
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+        # Keys are used on every API call: record the use at most once a minute, so
+        # a busy key does not write (and, on SQLite, take the write lock) each time.
+        now = timezone.now()
+        recent = now - LAST_USED_PRECISION
+        ApiKey.objects.filter(pk=api_key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=recent)
+        ).update(last_used_at=now)
     return api_key

@@ -69,3 +69,17 @@ def test_empty_key_name_is_refused(as_admin, workspace):
     )
     assert response.status_code == 400
     assert ApiKey.objects.count() == 0
+
+
+def test_last_use_is_recorded_to_the_minute_not_on_every_call(workspace, admin):
+    api_key, raw = api_key_create(workspace=workspace, name="Backend", created_by=admin)
+    with time_machine.travel("2026-05-01 12:00:00+00:00", tick=False) as clock:
+        api_key_authenticate(raw_key=raw)
+        clock.shift(59)
+        api_key_authenticate(raw_key=raw)
+        api_key.refresh_from_db()
+        assert api_key.last_used_at.isoformat() == "2026-05-01T12:00:00+00:00"
+        clock.shift(2)
+        api_key_authenticate(raw_key=raw)
+    api_key.refresh_from_db()
+    assert api_key.last_used_at.isoformat() == "2026-05-01T12:01:01+00:00"
