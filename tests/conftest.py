@@ -7,7 +7,8 @@ from django.test import Client
 from canvas.models import Role
 from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
 
-# The local Pinterest sandbox, started on a free port for the tests that ask for it.
+# The local Pinterest sandbox (started on a free port for the tests that ask for it),
+# connection fixtures built on it, and shared Pinterest test helpers.
 pytest_plugins = ["tests.pinterest_fixtures"]
 
 
@@ -91,3 +92,39 @@ def _tasks_run_inline(monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded files go to a fresh folder per test; returns its path."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+def run_concurrently(*calls) -> list[Exception]:
+    """Run each call in its own thread, all released at once; returns what they raised.
+
+    Each thread closes its database connection, as a worker process would.
+    """
+    import threading
+
+    from django.db import connection
+
+    start = threading.Barrier(len(calls))
+    errors: list[Exception] = []
+
+    def run(call):
+        try:
+            start.wait()
+            call()
+        except Exception as exc:  # handed back to the test, which asserts on it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

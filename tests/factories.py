@@ -4,7 +4,7 @@ from datetime import UTC
 
 import factory
 
-from canvas.models import Customer, Membership, Role, User, Workspace
+from canvas.models import Canvas, Customer, Membership, Role, Step, User, Workspace
 from partners.models import PinterestAdAccount, PinterestConnection
 from partners.pinterest.parsing import parse_token_set
 
@@ -14,17 +14,11 @@ PASSWORD = "correct-horse-battery-staple"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805 - factory-boy hook
-        if create:
-            obj.save()
+    password = factory.django.Password(PASSWORD)
 
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):
@@ -51,6 +45,48 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     external_id = factory.Sequence(lambda n: f"cust-{n}")
     email = factory.LazyAttribute(lambda c: f"{c.external_id}@example.com")
+
+
+def customers_bulk(workspace: Workspace, count: int, prefix: str = "c", **fields) -> list[int]:
+    """Create `count` customers in one statement (external ids prefix0…); returns their ids."""
+    Customer.objects.bulk_create(
+        [Customer(workspace=workspace, external_id=f"{prefix}{i}", **fields) for i in range(count)]
+    )
+    return list(
+        Customer.objects.filter(workspace=workspace, external_id__startswith=prefix)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+class CanvasFactory(factory.django.DjangoModelFactory):
+    """A draft canvas; pass status="active" (and entry_type=…) for one that takes entries."""
+
+    class Meta:
+        model = Canvas
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Canvas {n}")
+
+
+class DelayStepFactory(factory.django.DjangoModelFactory):
+    """A configured Delay step (no wait by default), appended to its canvas."""
+
+    class Meta:
+        model = Step
+
+    canvas = factory.SubFactory(CanvasFactory)
+    kind = "delay"
+    position = factory.LazyAttribute(lambda step: step.canvas.steps.count() + 1)
+    config = factory.Dict({"amount": 0, "unit": "minutes"})
+
+
+def canvas_with_delays(workspace: Workspace, *delays: tuple[int, str], **fields) -> Canvas:
+    """A canvas whose steps are Delays of (amount, unit) in order."""
+    canvas = CanvasFactory(workspace=workspace, **fields)
+    for amount, unit in delays:
+        DelayStepFactory(canvas=canvas, config={"amount": amount, "unit": unit})
+    return canvas
 
 
 class PinterestConnectionFactory(factory.django.DjangoModelFactory):
@@ -85,5 +121,12 @@ class PinterestAdAccountFactory(factory.django.DjangoModelFactory):
     country = "US"
     currency = "USD"
     permissions = factory.LazyFunction(lambda: ["OWNER"])
-    selected = True
     connected_at = factory.Faker("date_time_this_month", tzinfo=UTC)
+
+
+def customers_csv(rows: int, bad_emails: frozenset[int] = frozenset()) -> bytes:
+    """An import file of customers c0… with an email each, malformed for the rows in bad_emails."""
+    lines = ["external_id,email"] + [
+        f"c{i},c{i}@example" if i in bad_emails else f"c{i},c{i}@example.com" for i in range(rows)
+    ]
+    return ("\n".join(lines) + "\n").encode()

@@ -69,6 +69,7 @@ def _invitation_token() -> str:
 
 class InvitationQuerySet(models.QuerySet):
     def pending(self):
+        """The invitations whose link still works (see Invitation.is_pending)."""
         return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
 
 
@@ -109,6 +110,11 @@ class Invitation(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("canvas:invitation_accept", kwargs={"token": self.token})
+
+    @property
+    def is_pending(self) -> bool:
+        """Neither accepted nor withdrawn: the link still works."""
+        return self.accepted_at is None and self.revoked_at is None
 
     @property
     def link(self) -> str:

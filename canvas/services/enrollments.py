@@ -8,10 +8,10 @@ NOTHING) keeps a customer from being enrolled twice by concurrent entries.
 """
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -27,10 +27,9 @@ from canvas.models import (
     Workspace,
 )
 from canvas.segments import segment_q
+from canvas.services.jobs import jobs_gone_quiet
 
 ENTRY_CHUNK = 20_000
-# A scheduled entry silent this long lost its worker and is queued again.
-ENTRY_STALE_AFTER = timedelta(minutes=2)
 
 
 def _eligible(canvas: Canvas, customers: QuerySet[Customer]) -> QuerySet[Customer]:
@@ -93,12 +92,13 @@ def canvas_enter(
         with transaction.atomic():
             entered += _insert_enrollments(_locked(canvas), customers, now)
     if entered:
-        _wake_engine()
+        # The engine starts as soon as the entry is committed, not at its next scheduled run.
+        transaction.on_commit(engine_wake)
     return entered
 
 
 @transaction.atomic
-def _enter_next_window(canvas: Canvas, now: datetime) -> tuple[int, bool]:
+def _enter_next_window(canvas: Canvas, now: datetime, window_size: int) -> tuple[int, bool]:
     """Enter the next window of a scheduled canvas's customers; returns (entered, finished)."""
     canvas = _locked(canvas)
     if canvas.status != CanvasStatus.ACTIVE or canvas.entry_completed_at is not None:
@@ -107,7 +107,7 @@ def _enter_next_window(canvas: Canvas, now: datetime) -> tuple[int, bool]:
     window = Customer.objects.filter(
         workspace_id=canvas.workspace_id, pk__gt=canvas.entry_cursor or 0
     ).order_by("pk")
-    upper = window.values_list("pk", flat=True)[ENTRY_CHUNK - 1 : ENTRY_CHUNK].first()
+    upper = window.values_list("pk", flat=True)[window_size - 1 : window_size].first()
     finished = upper is None
     if finished:
         upper = window.aggregate(last=Max("pk"))["last"] or canvas.entry_cursor
@@ -122,7 +122,11 @@ def _enter_next_window(canvas: Canvas, now: datetime) -> tuple[int, bool]:
 
 
 def canvas_enter_segment(
-    *, canvas: Canvas, now: datetime | None = None, max_windows: int | None = None
+    *,
+    canvas: Canvas,
+    now: datetime | None = None,
+    max_windows: int | None = None,
+    window_size: int = ENTRY_CHUNK,
 ) -> int:
     """Enroll everyone matching a scheduled canvas's segment, a window of ids at a time.
 
@@ -134,23 +138,23 @@ def canvas_enter_segment(
     now = now or timezone.now()
     entered, finished, windows = 0, False, 0
     while not finished and (max_windows is None or windows < max_windows):
-        count, finished = _enter_next_window(canvas, now)
+        count, finished = _enter_next_window(canvas, now, window_size)
         entered += count
         windows += 1
     if entered:
-        _wake_engine()
+        # The engine starts as soon as the entry is committed, not at its next scheduled run.
+        transaction.on_commit(engine_wake)
     return entered
 
 
 def canvas_entries_resume() -> int:
     """Queue again the scheduled entries whose worker went quiet before finishing."""
-    stale = timezone.now() - ENTRY_STALE_AFTER
-    quiet = Canvas.objects.filter(
-        status=CanvasStatus.ACTIVE,
-        entry_type=EntryType.SCHEDULED,
-        entry_completed_at__isnull=True,
-        launched_at__lt=stale,
-    ).filter(Q(entry_heartbeat_at__isnull=True) | Q(entry_heartbeat_at__lt=stale))
+    unfinished = Canvas.objects.filter(
+        status=CanvasStatus.ACTIVE, entry_type=EntryType.SCHEDULED, entry_completed_at__isnull=True
+    )
+    quiet = jobs_gone_quiet(
+        unfinished, started_field="launched_at", heartbeat_field="entry_heartbeat_at"
+    )
     ids = list(quiet.values_list("pk", flat=True))
     for canvas_id in ids:
         canvas_entry_enqueue(canvas_id=canvas_id)
@@ -168,11 +172,6 @@ def canvases_enter_on_event(
         entry_event=event_name,
     )
     return sum(canvas_enter(canvas=canvas, customer_ids=customer_ids) for canvas in canvases)
-
-
-def _wake_engine() -> None:
-    # The engine starts as soon as the entry is committed, not at its next scheduled run.
-    transaction.on_commit(engine_wake)
 
 
 def canvas_entry_enqueue(*, canvas_id: int) -> None:

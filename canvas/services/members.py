@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from canvas.models import Invitation, Membership, Role, User, Workspace
 
+INVITATION_SPENT = "This invitation has already been used or was withdrawn."
+
 
 def invitation_create(
     *, workspace: Workspace, email: str, role: str, invited_by: User
@@ -47,8 +49,8 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Redeem an invitation: the invited person joins with the role chosen for them."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    if invitation.accepted_at or invitation.revoked_at:
-        raise ValidationError("This invitation has already been used or was withdrawn.")
+    if not invitation.is_pending:
+        raise ValidationError(INVITATION_SPENT)
     if user.email.lower() != invitation.email.lower():
         raise ValidationError(
             f"This invitation was sent to {invitation.email}; you are signed in as {user.email}."

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,12 +15,15 @@ from canvas.tables import CanvasTable
 
 
 def _canvas(request, canvas_id: int) -> Canvas:
-    return get_object_or_404(Canvas.objects.filter(workspace=request.workspace), pk=canvas_id)
+    canvases = Canvas.objects.filter(workspace=request.workspace).select_related("workspace")
+    return get_object_or_404(canvases, pk=canvas_id)
 
 
 def _step(request, canvas_id: int, step_id: int) -> Step:
     return get_object_or_404(
-        Step.objects.select_related("canvas").filter(canvas__workspace=request.workspace),
+        Step.objects.select_related("canvas__workspace").filter(
+            canvas__workspace=request.workspace
+        ),
         pk=step_id,
         canvas_id=canvas_id,
     )
@@ -60,13 +62,12 @@ def _step_card(step: Step, *, form=None, errors=None, stats=None) -> dict:
     }
 
 
-def _builder_context(request, canvas: Canvas, check=None) -> dict:
+def _builder_context(canvas: Canvas, check=None) -> dict:
     stats = step_analytics(canvas=canvas)
     step_errors = check.step_errors if check else {}
     steps = list(canvas.steps.order_by("position", "id"))
     return {
         "canvas": canvas,
-        "name_form": CanvasNameForm(initial={"name": canvas.name}),
         "entry": _entry_context(canvas),
         "cards": [
             _step_card(s, errors=step_errors.get(s.pk), stats=stats.get(s.pk)) for s in steps
@@ -97,7 +98,7 @@ def _entry_context(canvas: Canvas, form=None, segment=None) -> dict:
 def canvas_builder(request, canvas_id: int):
     """The builder: entry rule, ordered steps with their editors, launch and stop."""
     canvas = _canvas(request, canvas_id)
-    return render(request, "canvas/builder/builder.html", _builder_context(request, canvas))
+    return render(request, "canvas/builder/builder.html", _builder_context(canvas))
 
 
 @require_POST
@@ -154,19 +155,18 @@ def segment_filter_row(request, canvas_id: int):
 @require_POST
 def segment_count(request, canvas_id: int):
     """The live count of customers matching the segment being edited (htmx)."""
-    canvas = _canvas(request, canvas_id)
+    _canvas(request, canvas_id)
     segment = segment_from_post(request.POST)
     errors = segment_errors(segment)
-    if errors:
-        return HttpResponse(f'<span class="muted">{len(errors)} filter(s) incomplete</span>')
-    count = segment_customers(workspace=request.workspace, filters=segment).count()
-    return render(request, "canvas/builder/_segment_count.html", {"count": count, "canvas": canvas})
+    count = (
+        None if errors else segment_customers(workspace=request.workspace, filters=segment).count()
+    )
+    context = {"count": count, "incomplete": len(errors)}
+    return render(request, "canvas/builder/_segment_count.html", context)
 
 
 def _steps_panel(request, canvas: Canvas, status: int = 200):
-    return render(
-        request, "canvas/builder/_steps.html", _builder_context(request, canvas), status=status
-    )
+    return render(request, "canvas/builder/_steps.html", _builder_context(canvas), status=status)
 
 
 @require_POST
@@ -204,36 +204,30 @@ def step_delete_view(request, canvas_id: int, step_id: int):
     return _steps_panel(request, step.canvas)
 
 
+def _step_response(request, step: Step, card: dict, status: int = 200):
+    context = {"card": card, "canvas": step.canvas}
+    return render(request, "canvas/builder/_step.html", context, status=status)
+
+
 def step_editor(request, canvas_id: int, step_id: int):
     """A component's editor: GET shows it, POST saves it (htmx: answers the step card)."""
     step = _step(request, canvas_id, step_id)
     kind = get_kind(step.kind)
-    if request.method == "POST" and kind is not None:
-        form = kind.form(step, data=request.POST)
-        if form.is_valid():
-            try:
-                services.step_configure(
-                    step=step,
-                    name=request.POST.get("step_name", ""),
-                    config=kind.config_from_form(form),
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                card = _step_card(step)
-                card["saved"] = True
-                return render(
-                    request, "canvas/builder/_step.html", {"card": card, "canvas": step.canvas}
-                )
-        return render(
-            request,
-            "canvas/builder/_step.html",
-            {"card": _step_card(step, form=form), "canvas": step.canvas},
-            status=400,
-        )
-    return render(
-        request, "canvas/builder/_step.html", {"card": _step_card(step), "canvas": step.canvas}
-    )
+    if request.method != "POST" or kind is None:
+        return _step_response(request, step, _step_card(step))
+    form = kind.form(step, data=request.POST)
+    if form.is_valid():
+        try:
+            services.step_configure(
+                step=step,
+                name=request.POST.get("step_name", ""),
+                config=kind.config_from_form(form),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _step_response(request, step, {**_step_card(step), "saved": True})
+    return _step_response(request, step, _step_card(step, form=form), status=400)
 
 
 @require_POST
@@ -243,7 +237,7 @@ def canvas_launch_view(request, canvas_id: int):
     try:
         services.canvas_launch(canvas=canvas, user=request.user)
     except services.LaunchRefused as refused:
-        context = _builder_context(request, canvas, check=refused.check)
+        context = _builder_context(canvas, check=refused.check)
         return render(request, "canvas/builder/builder.html", context, status=400)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])

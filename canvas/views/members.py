@@ -6,8 +6,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from canvas.access import admin_required
 from canvas.forms import InvitationForm, RoleForm
-from canvas.models import Invitation
+from canvas.models import Invitation, Role
 from canvas.services.members import (
+    INVITATION_SPENT,
     invitation_accept,
     invitation_create,
     invitation_revoke,
@@ -27,6 +28,7 @@ def _members_page(request, form, status=200):
         "memberships": workspace.memberships.select_related("user"),
         "invitations": pending.select_related("invited_by"),
         "new_invitation": new_invitation,
+        "roles": Role.choices,
     }
     return render(request, "canvas/settings/members.html", context, status=status)
 
@@ -101,10 +103,8 @@ def invitation_revoke_view(request, invitation_id: int):
 def invitation_accept_view(request, token: str):
     """The invitee's landing page: join the workspace with one click."""
     invitation = get_object_or_404(Invitation.objects.select_related("workspace"), token=token)
-    error = None
-    if invitation.accepted_at or invitation.revoked_at:
-        error = "This invitation has already been used or was withdrawn."
-    elif request.method == "POST":
+    error = None if invitation.is_pending else INVITATION_SPENT
+    if error is None and request.method == "POST":
         try:
             membership = invitation_accept(invitation=invitation, user=request.user)
         except ValidationError as exc:

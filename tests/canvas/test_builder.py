@@ -3,12 +3,13 @@
 import pytest
 from django.urls import reverse
 
-from canvas.models import Canvas, CanvasStatus, Customer, Enrollment, Step
+from canvas.models import Canvas, CanvasStatus, Enrollment, Step
+from tests.factories import CanvasFactory, CustomerFactory, DelayStepFactory
 
 
 @pytest.fixture
 def canvas(workspace, admin):
-    return Canvas.objects.create(workspace=workspace, name="Welcome", created_by=admin)
+    return CanvasFactory(workspace=workspace, name="Welcome", created_by=admin)
 
 
 def url(name, canvas, **kwargs):
@@ -85,13 +86,9 @@ def test_step_editor_saves_valid_config_and_refuses_bad(as_marketer, canvas):
 
 
 def test_entry_segment_is_saved_and_counted(as_marketer, canvas, workspace):
-    Customer.objects.create(
-        workspace=workspace, external_id="a", email="a@x.io", attributes={"visits": 7}
-    )
-    Customer.objects.create(
-        workspace=workspace, external_id="b", email="b@x.io", attributes={"visits": 2}
-    )
-    Customer.objects.create(workspace=workspace, external_id="c", attributes={"visits": 9})
+    CustomerFactory(workspace=workspace, external_id="a", email="a@x.io", attributes={"visits": 7})
+    CustomerFactory(workspace=workspace, external_id="b", email="b@x.io", attributes={"visits": 2})
+    CustomerFactory(workspace=workspace, external_id="c", email="", attributes={"visits": 9})
     data = {
         "entry_type": "scheduled",
         "entry_event": "",
@@ -102,6 +99,9 @@ def test_entry_segment_is_saved_and_counted(as_marketer, canvas, workspace):
     }
     count = as_marketer.post(url("canvas:segment_count", canvas), data)
     assert count.content.decode().strip() == "<span>1</span>"
+    unfinished = {**data, "filter_value": ["", ""]}
+    answer = as_marketer.post(url("canvas:segment_count", canvas), unfinished).content.decode()
+    assert answer.strip() == '<span class="muted">1 filter incomplete</span>'
     response = as_marketer.post(url("canvas:canvas_entry", canvas), data)
     assert response.status_code == 200
     canvas.refresh_from_db()
@@ -139,10 +139,8 @@ def test_launch_refuses_and_shows_each_error_in_its_step(as_marketer, canvas):
 def test_launch_enrolls_the_segment_and_locks_the_steps(
     as_marketer, canvas, workspace, django_capture_on_commit_callbacks
 ):
-    Customer.objects.create(workspace=workspace, external_id="a")
-    Step.objects.create(
-        canvas=canvas, position=1, kind="delay", config={"amount": 1, "unit": "days"}
-    )
+    CustomerFactory(workspace=workspace, external_id="a")
+    DelayStepFactory(canvas=canvas, config={"amount": 1, "unit": "days"})
     with django_capture_on_commit_callbacks(execute=True):
         response = as_marketer.post(url("canvas:canvas_launch", canvas))
     assert response.status_code == 302
@@ -166,7 +164,7 @@ def test_launch_enrolls_the_segment_and_locks_the_steps(
 
 def test_outsider_cannot_see_or_touch_a_canvas(as_outsider, canvas, other_workspace):
     assert as_outsider.get(canvas.get_absolute_url()).status_code == 404
-    step = Step.objects.create(canvas=canvas, position=1, kind="delay", config={})
+    step = DelayStepFactory(canvas=canvas, config={})
     foreign = reverse(
         "canvas:step_delete",
         kwargs={"workspace": other_workspace.slug, "canvas_id": canvas.pk, "step_id": step.pk},
@@ -177,3 +175,22 @@ def test_outsider_cannot_see_or_touch_a_canvas(as_outsider, canvas, other_worksp
         "canvas:canvas_launch", kwargs={"workspace": other_workspace.slug, "canvas_id": canvas.pk}
     )
     assert as_outsider.post(launch).status_code == 404
+
+
+def test_the_canvas_list_reads_the_same_number_of_queries_for_one_or_many(as_marketer, workspace):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    list_url = reverse("canvas:canvas_list", kwargs={"workspace": workspace.slug})
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert as_marketer.get(list_url).status_code == 200
+        return len(captured)
+
+    queries()  # the first visit also records the workspace in the session
+    DelayStepFactory(canvas=CanvasFactory(workspace=workspace))
+    one = queries()
+    for _ in range(4):
+        DelayStepFactory(canvas=CanvasFactory(workspace=workspace))
+    assert queries() == one

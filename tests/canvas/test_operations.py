@@ -54,21 +54,25 @@ def test_workspace_members_are_not_staff(as_admin):
     assert as_admin.get("/admin/canvas/workspace/").status_code == 302
 
 
-def _start_settings(**env):
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS"))
-    }
-    code = "import django; django.setup(); print('started')"
+# Settings are read once per process: each case starts Django afresh, with only the
+# given variables on top of a clean environment.
+_OUR_VARIABLES = ("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+
+
+def _django_subprocess(code: str, **env) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_OUR_VARIABLES)}
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", "import django; django.setup(); " + code],
         cwd=ROOT,
         env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def _start_settings(**env):
+    return _django_subprocess("print('started')", **env)
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -99,23 +103,12 @@ def test_production_starts_with_everything_set():
 
 
 def _settings_in_subprocess(names, **env):
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
-    }
     code = (
-        "import json, django; django.setup(); from django.conf import settings; "
+        "import json; from django.conf import settings; "
         f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}, default=str))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = _django_subprocess(code, **env)
+    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 

@@ -10,46 +10,32 @@ from django.utils import timezone
 from canvas import metrics
 from canvas.engine import engine_advance
 from canvas.models import (
-    Canvas,
     CanvasStatus,
     Customer,
     CustomerImport,
     Enrollment,
     EnrollmentState,
-    Step,
 )
 from canvas.selectors import step_analytics
-from canvas.services import enrollments
+from canvas.services.enrollments import canvas_enter_segment
 from canvas.services.imports import IMPORT_CHUNK_ROWS, customer_import_run
 from canvas.tasks import work_resume_task
+from tests.factories import canvas_with_delays, customers_bulk, customers_csv
 
 
-def scheduled_canvas(workspace, **fields):
-    canvas = Canvas.objects.create(
-        workspace=workspace,
-        name="Launch",
-        status=CanvasStatus.ACTIVE,
-        launched_at=timezone.now(),
-        **fields,
-    )
-    Step.objects.create(
-        canvas=canvas, position=1, kind="delay", config={"amount": 0, "unit": "minutes"}
-    )
-    return canvas
-
-
-def test_an_interrupted_scheduled_entry_resumes_without_entering_anyone_twice(
-    workspace, monkeypatch
-):
-    monkeypatch.setattr(enrollments, "ENTRY_CHUNK", 10)
-    Customer.objects.bulk_create(
-        [Customer(workspace=workspace, external_id=f"c{i}") for i in range(35)]
-    )
+def test_an_interrupted_scheduled_entry_resumes_without_entering_anyone_twice(workspace):
+    customers_bulk(workspace, 35)
     with time_machine.travel("2026-04-01 10:00:00+00:00", tick=False) as clock:
         # Re-entry allowed: a naive rerun would enter again those who already exited.
-        canvas = scheduled_canvas(workspace, allow_reentry=True)
-        # The worker dies after two windows.
-        assert enrollments.canvas_enter_segment(canvas=canvas, max_windows=2) == 20
+        canvas = canvas_with_delays(
+            workspace,
+            (0, "minutes"),
+            status=CanvasStatus.ACTIVE,
+            launched_at=timezone.now(),
+            allow_reentry=True,
+        )
+        # The worker dies after two windows of ten (the resumed run uses the default size).
+        assert canvas_enter_segment(canvas=canvas, max_windows=2, window_size=10) == 20
         engine_advance()
         assert Enrollment.objects.filter(state=EnrollmentState.EXITED).count() == 20
         clock.shift(timedelta(minutes=1))
@@ -67,21 +53,13 @@ def test_an_interrupted_scheduled_entry_resumes_without_entering_anyone_twice(
     assert work_resume_task() == 0
 
 
-def big_csv(rows: int) -> bytes:
-    lines = ["external_id,email"] + [f"c{i},c{i}@example.com" for i in range(rows)]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def test_a_quiet_import_is_resumed_and_a_late_duplicate_run_counts_nothing(
-    workspace, settings, tmp_path
-):
-    settings.MEDIA_ROOT = str(tmp_path)
+def test_a_quiet_import_is_resumed_and_a_late_run_of_it_changes_nothing(workspace, media_root):
     rows = 2 * IMPORT_CHUNK_ROWS + 7
     with time_machine.travel("2026-04-01 10:00:00+00:00", tick=False) as clock:
         job = CustomerImport.objects.create(
             workspace=workspace, file_name="big.csv", total_rows=rows
         )
-        job.file.save("upload.csv", ContentFile(big_csv(rows)))
+        job.file.save("upload.csv", ContentFile(customers_csv(rows)))
         stale_copy = CustomerImport.objects.get(pk=job.pk)
         # A first worker imports one chunk, then dies.
         assert customer_import_run(customer_import=job, max_chunks=1) is False
@@ -95,9 +73,9 @@ def test_a_quiet_import_is_resumed_and_a_late_duplicate_run_counts_nothing(
         0,
     )
     assert Customer.objects.count() == rows
-    # The "dead" worker wakes up late with its stale view of the progress: it counts nothing.
-    file = io.BytesIO(big_csv(rows))
-    stale_copy.status = "running"
+    # The "dead" worker wakes up late, still seeing the import as queued: it must neither
+    # count again nor turn the finished import back to running.
+    file = io.BytesIO(customers_csv(rows))
     assert customer_import_run(customer_import=stale_copy, file=file, max_chunks=1) is True
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.created_count, job.updated_count) == (

@@ -2,8 +2,8 @@
 
 import pytest
 
-from canvas.models import Customer
 from canvas.segments import segment_customers, segment_errors
+from tests.factories import CustomerFactory
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def people(workspace):
         "none": {},
     }
     for external_id, attributes in rows.items():
-        Customer.objects.create(workspace=workspace, external_id=external_id, attributes=attributes)
+        CustomerFactory(workspace=workspace, external_id=external_id, attributes=attributes)
 
 
 def matching(workspace, *filters):

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made
 # by the test itself (checking rows) are still plain synchronous calls.
@@ -55,6 +56,20 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def log_in(page, live_server, password):
+    """Log a factory-made person in through the login page: `log_in(user)`."""
+
+    def go(user):
+        page.goto(live_server.url + "/accounts/login/")
+        page.get_by_placeholder("Email address").fill(user.email)
+        page.get_by_placeholder("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign In").click()
+        expect(page.get_by_test_id("current-user")).to_have_text(user.email)
+
+    return go
 
 
 @pytest.fixture(autouse=True)

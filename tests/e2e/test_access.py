@@ -5,18 +5,10 @@ from playwright.sync_api import expect
 from canvas.models import ApiKey
 
 
-def log_in(page, live_server, user, password):
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_placeholder("Email address").fill(user.email)
-    page.get_by_placeholder("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(user.email)
-
-
 def test_outsider_gets_404_on_the_workspace_pages(
-    page, live_server, outsider, workspace, password, screenshot
+    page, log_in, live_server, outsider, workspace, screenshot
 ):
-    log_in(page, live_server, outsider, password)
+    log_in(outsider)
     for path in ["canvas/", "customers/", "settings/members/", "settings/api-keys/", "partners/"]:
         response = page.goto(f"{live_server.url}/w/{workspace.slug}/{path}")
         assert response.status == 404, path
@@ -25,20 +17,19 @@ def test_outsider_gets_404_on_the_workspace_pages(
     screenshot(page, "04-outsider-404")
 
 
-def test_marketer_cannot_open_admin_pages(page, live_server, marketer, workspace, password):
-    log_in(page, live_server, marketer, password)
+def test_marketer_cannot_open_admin_pages(page, log_in, live_server, marketer, workspace):
+    log_in(marketer)
     expect(page.get_by_role("link", name="API Keys")).to_have_count(0)
     for path in ["settings/api-keys/", "settings/"]:
         response = page.goto(f"{live_server.url}/w/{workspace.slug}/{path}")
         assert response.status == 403, path
         expect(page.get_by_role("heading", name="You can't do that here")).to_be_visible()
-    assert ApiKey.objects.count() == 0
 
 
 def test_admin_creates_an_api_key_shown_once(
-    page, live_server, admin, workspace, password, screenshot
+    page, log_in, live_server, admin, workspace, screenshot
 ):
-    log_in(page, live_server, admin, password)
+    log_in(admin)
     page.get_by_role("link", name="API Keys").click()
     page.get_by_label("Key name").fill("Production backend")
     page.get_by_role("button", name="Create key").click()

@@ -2,22 +2,22 @@
 
 from playwright.sync_api import expect
 
-from canvas.models import Canvas, CanvasStatus, Customer, Enrollment
-from tests.e2e.test_access import log_in
+from canvas.models import Canvas, CanvasStatus, Enrollment
+from tests.factories import CustomerFactory
 
 
-def test_build_and_launch_a_canvas(page, live_server, marketer, workspace, password, screenshot):
-    Customer.objects.create(
+def test_build_and_launch_a_canvas(page, log_in, live_server, marketer, workspace, screenshot):
+    CustomerFactory(
         workspace=workspace, external_id="u1", email="ann@example.com", attributes={"tier": "gold"}
     )
-    Customer.objects.create(
+    CustomerFactory(
         workspace=workspace,
         external_id="u2",
         email="ben@example.com",
         attributes={"tier": "silver"},
     )
-    Customer.objects.create(workspace=workspace, external_id="u3", attributes={"tier": "gold"})
-    log_in(page, live_server, marketer, password)
+    CustomerFactory(workspace=workspace, external_id="u3", email="", attributes={"tier": "gold"})
+    log_in(marketer)
 
     page.get_by_label("Canvas name").fill("Gold welcome")
     page.get_by_role("button", name="Create canvas").click()
@@ -41,6 +41,12 @@ def test_build_and_launch_a_canvas(page, live_server, marketer, workspace, passw
     page.get_by_role("button", name="Add", exact=True).click()
     cards = page.get_by_test_id("step-card")
     expect(cards).to_have_count(2)
+    # Reorder: the second component moves up, then back down.
+    first, second = Canvas.objects.get().steps.order_by("position")
+    page.get_by_role("button", name="Move step 2 up").click()
+    expect(cards.nth(0)).to_have_attribute("id", f"step-{second.pk}")
+    page.get_by_role("button", name="Move step 1 down").click()
+    expect(cards.nth(0)).to_have_attribute("id", f"step-{first.pk}")
     cards.nth(0).get_by_label("Wait").fill("0")
     cards.nth(0).get_by_label("Unit").select_option("minutes")
     cards.nth(0).get_by_role("button", name="Save component").click()

@@ -9,8 +9,8 @@ from canvas.models import Invitation, Membership, Role, Workspace
 PASSWORD = "a-long-Pass-phrase-42"
 
 
-def sign_up(page, live_server, email, next_url=""):
-    page.goto(f"{live_server.url}/accounts/signup/{next_url}")
+def fill_sign_up(page, email):
+    """Fill the sign-up form already on the page."""
     page.get_by_placeholder("Email address").fill(email)
     page.get_by_placeholder("Password", exact=True).fill(PASSWORD)
     page.get_by_placeholder("Password (again)").fill(PASSWORD)
@@ -18,7 +18,8 @@ def sign_up(page, live_server, email, next_url=""):
 
 def test_sign_up_create_workspace_invite_and_join(page, live_server, screenshot, transactional_db):
     # Alice signs up and creates her workspace.
-    sign_up(page, live_server, "alice@acme.test")
+    page.goto(f"{live_server.url}/accounts/signup/")
+    fill_sign_up(page, "alice@acme.test")
     screenshot(page, "01-sign-up")
     page.get_by_role("button", name="Sign Up").click()
     expect(page.get_by_role("heading", name="Create your workspace")).to_be_visible()
@@ -46,9 +47,7 @@ def test_sign_up_create_workspace_invite_and_join(page, live_server, screenshot,
     page.goto(live_server.url + invitation.get_absolute_url())
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.get_by_role("link", name="sign up").click()
-    page.get_by_placeholder("Email address").fill("dana@acme.test")
-    page.get_by_placeholder("Password", exact=True).fill(PASSWORD)
-    page.get_by_placeholder("Password (again)").fill(PASSWORD)
+    fill_sign_up(page, "dana@acme.test")
     page.get_by_role("button", name="Sign Up").click()
     expect(page.get_by_role("heading", name="Join Acme Outdoor")).to_be_visible()
     page.get_by_role("button", name="Join workspace").click()

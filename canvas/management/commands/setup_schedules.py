@@ -3,6 +3,9 @@ from django_q.models import Schedule
 
 from config.schedules import SCHEDULES
 
+# The project's own task modules: schedules pointing into them are managed here.
+OURS = r"^(canvas|partners|audiences)\.tasks\."
+
 
 class Command(BaseCommand):
     help = "Create or update the periodic jobs declared in config/schedules.py (idempotent)."
@@ -14,13 +17,6 @@ class Command(BaseCommand):
             Schedule.objects.update_or_create(name=spec["name"], defaults=fields)
             names.append(spec["name"])
         # A job removed from config/schedules.py stops running.
-        Schedule.objects.filter(name__in=self._managed_before()).exclude(name__in=names).delete()
+        Schedule.objects.filter(func__regex=OURS).exclude(name__in=names).delete()
         if options["verbosity"] > 1:
             self.stdout.write(f"{len(names)} schedules in place.")
-
-    def _managed_before(self) -> list[str]:
-        return list(
-            Schedule.objects.filter(
-                func__regex=r"^(canvas|partners|audiences)\.tasks\."
-            ).values_list("name", flat=True)
-        )
