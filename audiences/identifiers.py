@@ -1,8 +1,9 @@
 """Normalize and hash match identifiers (email, MAID) the way Pinterest wants them.
 
-Raw PII never leaves this module: callers get SHA-256 lowercase hex, or an
-`InvalidIdentifier` whose reason names the problem but never the value. The
-validity rules themselves live in canvas/customer_fields.py, shared with
+Raw PII never leaves this module: callers get SHA-256 lowercase hex, or
+canvas.customer_fields.InvalidIdentifier whose reason names the problem but
+never the value; a missing, blank or all-zero id (NoIdentifier) is refused too.
+The validity rules themselves live in canvas/customer_fields.py, shared with
 imports and the ingestion API.
 See pinterest-api-v5.md, "Identifiers and hashing".
 """
@@ -12,27 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from canvas.customer_fields import (
-    EMAIL,
-    MAID,
-    InvalidIdentifier,
-    normalize_email,
-    normalize_maid,
-    stripped_text,
-)
-
-__all__ = [
-    "EMAIL",
-    "MAID",
-    "InvalidIdentifier",
-    "hash_email",
-    "hash_identifier",
-    "hash_maid",
-    "is_sha256_hex",
-    "normalize_email",
-    "normalize_maid",
-    "sha256_hex",
-]
+from canvas.customer_fields import EMAIL, MAID, normalize_email, normalize_maid, stripped_text
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -61,12 +42,3 @@ def hash_maid(value: str | None) -> str:
     if is_sha256_hex(text):
         return text
     return sha256_hex(normalize_maid(text))
-
-
-def hash_identifier(field: str, value: str | None) -> str:
-    """Hash a value of the named field (`EMAIL` or `MAID`)."""
-    if field == EMAIL:
-        return hash_email(value)
-    if field == MAID:
-        return hash_maid(value)
-    raise ValueError(f"Unknown identifier field {field!r}")

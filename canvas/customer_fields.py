@@ -8,10 +8,15 @@ up in import reports, API answers and logs, where raw PII must not.
 
 import re
 import unicodedata
+from typing import cast
+
+from canvas.models import Customer
 
 EMAIL = "email"
 MAID = "maid"
 
+# The stored column's width: a longer email could not be saved (CharFields always have one).
+EMAIL_MAX_LENGTH = cast(int, Customer._meta.get_field("email").max_length)
 # local@domain.tld: no whitespace or second @, no empty domain label, a TLD of 2+ chars.
 _EMAIL = re.compile(r"[^\s@]+@(?:[^\s@.]+\.)+[^\s@.]{2,}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -28,15 +33,23 @@ class InvalidIdentifier(ValueError):
         self.reason = reason
 
 
+class NoIdentifier(InvalidIdentifier):
+    """No identifier at all: missing, blank, or the all-zero MAID of a device with tracking off.
+
+    Stored customer data takes it as "no id" (an empty field); hashing for
+    Pinterest refuses it like any other invalid identifier.
+    """
+
+
 def stripped_text(value: object, field: str) -> str:
-    """The value trimmed, or InvalidIdentifier when it is missing, empty or not text."""
+    """The value trimmed; NoIdentifier when it is missing or blank, InvalidIdentifier if not text."""
     if value is None:
-        raise InvalidIdentifier(field, "missing")
+        raise NoIdentifier(field, "missing")
     if not isinstance(value, str):
         raise InvalidIdentifier(field, f"not text ({type(value).__name__})")
     text = value.strip()
     if not text:
-        raise InvalidIdentifier(field, "empty")
+        raise NoIdentifier(field, "empty")
     return text
 
 
@@ -46,7 +59,7 @@ def normalize_email(value: object) -> str:
     # NFC after lowercasing too: lower() can decompose (e.g. "İ" becomes "i" + a combining dot).
     email = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
     has_control = any(unicodedata.category(ch) == "Cc" for ch in email)
-    if has_control or not _EMAIL.fullmatch(email) or len(email) > 320:
+    if has_control or not _EMAIL.fullmatch(email) or len(email) > EMAIL_MAX_LENGTH:
         raise InvalidIdentifier(EMAIL, "not an email address of the form local@domain.tld")
     return email
 
@@ -57,5 +70,5 @@ def normalize_maid(value: object) -> str:
     if not _UUID.fullmatch(maid):
         raise InvalidIdentifier(MAID, "not a UUID of the form 8-4-4-4-12 hex digits")
     if maid == ALL_ZERO_MAID:
-        raise InvalidIdentifier(MAID, "all-zero id (the device has ad tracking turned off)")
+        raise NoIdentifier(MAID, "all-zero id (the device has ad tracking turned off)")
     return maid

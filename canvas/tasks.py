@@ -1,5 +1,7 @@
 """Background tasks of the core app: thin, ids only, each calls a service."""
 
+from django.conf import settings
+
 from canvas.engine import CHUNK_SIZE, engine_advance, engine_wake
 from canvas.models import Canvas, CanvasStatus, CustomerImport
 from canvas.services.enrollments import (
@@ -8,7 +10,6 @@ from canvas.services.enrollments import (
     canvas_entry_enqueue,
 )
 from canvas.services.imports import (
-    IMPORT_CHUNKS_PER_RUN,
     customer_import_enqueue,
     customer_import_run,
     customer_imports_resume,
@@ -42,7 +43,7 @@ def customer_import_task(customer_import_id: int) -> bool:
     """Import the next stretch of an uploaded customer CSV; queues the following run until done."""
     customer_import = CustomerImport.objects.get(pk=customer_import_id)
     finished = customer_import_run(
-        customer_import=customer_import, max_chunks=IMPORT_CHUNKS_PER_RUN
+        customer_import=customer_import, max_chunks=settings.CUSTOMER_IMPORT_CHUNKS_PER_RUN
     )
     if not finished:
         customer_import_enqueue(customer_import_id=customer_import_id)

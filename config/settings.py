@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tables2",
     "django_q",
+    # Served as an app so its bundled Swagger UI files work offline at /api/v1/docs.
+    "ninja",
     "canvas",
     "partners",
     "audiences",
@@ -87,8 +89,9 @@ TEMPLATES = [
 ]
 
 # Databases: SQLite (WAL) by default, anything django-environ understands via DATABASE_URL.
-if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASE_URL = env("DATABASE_URL", default="")
+if DATABASE_URL:
+    DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     # Persistent connections: measured several-fold faster for django-q2 workers.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -164,9 +167,8 @@ ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-if env("EMAIL_URL", default=""):
-    vars().update(env.email_url("EMAIL_URL"))
+# One URL sets the whole email backend; the default prints emails on the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Pinsync <noreply@localhost>")
 
 LANGUAGE_CODE = "en-us"
@@ -210,18 +212,21 @@ PINTEREST_CLIENT_ID = env("PINTEREST_CLIENT_ID", default="")
 PINTEREST_SANDBOX = not PINTEREST_CLIENT_ID
 PINTEREST_SANDBOX_URL = env("PINTEREST_SANDBOX_URL", default="http://127.0.0.1:8700").rstrip("/")
 if PINTEREST_SANDBOX:
-    PINTEREST_CLIENT_ID = "sandbox-app"
-    PINTEREST_CLIENT_SECRET = "sandbox-secret"
-    PINTEREST_API_BASE_URL = env("PINTEREST_API_BASE_URL", default=PINTEREST_SANDBOX_URL + "/v5")
-    PINTEREST_OAUTH_URL = env("PINTEREST_OAUTH_URL", default=PINTEREST_SANDBOX_URL + "/oauth/")
+    # The sandbox's own app credentials (partners/pinterest/sandbox/seed.py).
+    PINTEREST_CLIENT_ID, PINTEREST_CLIENT_SECRET = "sandbox-app", "sandbox-secret"
+    _api, _oauth = PINTEREST_SANDBOX_URL + "/v5", PINTEREST_SANDBOX_URL + "/oauth/"
 else:
     PINTEREST_CLIENT_SECRET = env("PINTEREST_CLIENT_SECRET")
-    PINTEREST_API_BASE_URL = env("PINTEREST_API_BASE_URL", default="https://api.pinterest.com/v5")
-    PINTEREST_OAUTH_URL = env("PINTEREST_OAUTH_URL", default="https://www.pinterest.com/oauth/")
+    _api, _oauth = "https://api.pinterest.com/v5", "https://www.pinterest.com/oauth/"
+PINTEREST_API_BASE_URL = env("PINTEREST_API_BASE_URL", default=_api)
+PINTEREST_OAUTH_URL = env("PINTEREST_OAUTH_URL", default=_oauth)
 PINTEREST_REDIRECT_URI = env(
     "PINTEREST_REDIRECT_URI", default=SITE_URL + "/partners/pinterest/oauth/callback/"
 )
 PINTEREST_TIMEOUT_SECONDS = env.float("PINTEREST_TIMEOUT_SECONDS", default=10.0)
+# A token refresh holds its connection's row lock (on SQLite, the database's write
+# lock) while it waits for Pinterest, so it gives up sooner than other calls.
+PINTEREST_REFRESH_TIMEOUT_SECONDS = env.float("PINTEREST_REFRESH_TIMEOUT_SECONDS", default=5.0)
 
 LOGGING = {
     "version": 1,
@@ -241,11 +246,12 @@ LOGGING = {
 # --- Customer imports ---
 # Largest CSV the Customers page accepts (manage.py import_customers has no limit).
 CUSTOMER_IMPORT_MAX_BYTES = env.int("CUSTOMER_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# Chunks of 2,000 rows one worker task imports before queueing the next (well inside its timeout).
+CUSTOMER_IMPORT_CHUNKS_PER_RUN = env.int("CUSTOMER_IMPORT_CHUNKS_PER_RUN", default=50)
 
 # --- Ingestion API (/api/v1/, canvas/api/) ---
-# django-ninja as an app: its bundled Swagger UI files are served, so /api/v1/docs works offline.
-INSTALLED_APPS += ["ninja"]
 # Calls each API key may make per minute (a fixed window counted in the cache); 0 disables.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
-# Largest request body the API reads; larger ones get 413.
+# Largest request body Django reads (the API's included); larger ones get 413.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from ninja import NinjaAPI
 
 from canvas.api import canvases, users
-from canvas.api.auth import ApiKeyAuth, refuse_large_bodies
+from canvas.api.auth import ApiKeyAuth
 from canvas.api.errors import error_handlers_install
 
 
@@ -36,7 +36,6 @@ api = IngestionAPI(
     urls_namespace="api-v1",
     auth=ApiKeyAuth(),
 )
-api.add_decorator(refuse_large_bodies, mode="view")
 error_handlers_install(api=api)
 api.add_router("/users", users.router)
 api.add_router("/canvas", canvases.router)

@@ -2,14 +2,13 @@
 
 import math
 import time
-from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from canvas.api.errors import RateLimited, error_response
+from canvas.api.errors import RateLimited
 from canvas.models import ApiKey
 from canvas.services.api_keys import api_key_authenticate
 
@@ -53,20 +52,3 @@ def api_key_rate_check(*, api_key: ApiKey) -> None:
     if count > limit:
         retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         raise RateLimited(limit=limit, retry_after=retry_after)
-
-
-def refuse_large_bodies(run):
-    """Answer 413 to a body over API_MAX_BODY_BYTES before anything reads it."""
-
-    @wraps(run)
-    def run_if_small_enough(request: HttpRequest, *args, **kwargs):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.API_MAX_BODY_BYTES:
-            limit = settings.API_MAX_BODY_BYTES
-            return error_response(413, f"The request body is larger than {limit:,} bytes.")
-        return run(request, *args, **kwargs)
-
-    return run_if_small_enough

@@ -6,6 +6,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
@@ -107,7 +108,10 @@ def _not_found(request: HttpRequest, exc: Http404):
 
 
 def _body_too_big(request: HttpRequest, exc: RequestDataTooBig):
-    return error_response(413, "The request body is too large.")
+    # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (API_MAX_BODY_BYTES)
+    # when ninja parses it, i.e. after the key and its rate limit were checked.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_response(413, f"The request body is larger than {limit:,} bytes.")
 
 
 def error_handlers_install(*, api: NinjaAPI) -> None:

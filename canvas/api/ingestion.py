@@ -5,51 +5,35 @@ writes nothing. Logs carry counts and ids of rows, never emails or device ids.
 """
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from ninja.errors import HttpError
 
 from canvas.api.errors import FieldError, InvalidRequest
-from canvas.api.schemas import CustomerAttributesIn, EventIn
+from canvas.api.schemas import CustomerAttributesIn, EventIn, TrackOut, TriggerOut
 from canvas.models import Canvas, CanvasStatus, Customer, EntryType, Workspace
 from canvas.services.customers import (
     CustomerDataError,
     CustomerRecord,
-    customer_record_parse,
+    customer_record_build,
     customers_delete,
     customers_upsert,
+    external_id_parse,
 )
 from canvas.services.enrollments import canvas_enter, canvases_enter_on_event
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrackResult:
-    customers_created: int
-    customers_updated: int
-    events_processed: int
-    canvas_entries: int
-
-
-@dataclass(frozen=True)
-class TriggerResult:
-    canvas_id: int
-    recipients: int
-    entered: int
-    not_entered: int
-
-
 def _external_ids_parse(
     values: list[Any], loc: tuple[str | int, ...], errors: list[FieldError]
 ) -> dict[int, str]:
-    """Index → normalized external_id, with the same rules as customer records."""
+    """Index → normalized external_id; a bad one adds a FieldError at loc[0], index, *loc[1:]."""
     parsed = {}
     for index, value in enumerate(values):
         try:
-            parsed[index] = customer_record_parse({"external_id": value}).external_id
+            parsed[index] = external_id_parse(value)
         except CustomerDataError as exc:
             errors.append(FieldError(loc=(loc[0], index, *loc[1:]), message=exc.message))
     return parsed
@@ -69,25 +53,28 @@ def _unknown(external_id: str) -> str:
 
 def users_track(
     *, workspace: Workspace, attributes: list[CustomerAttributesIn], events: list[EventIn]
-) -> TrackResult:
+) -> TrackOut:
     """Upsert customers, then enter the event's customers into the canvases waiting for it."""
     errors: list[FieldError] = []
     records: list[CustomerRecord] = []
-    for index, item in enumerate(attributes):
-        try:
-            records.append(customer_record_parse(item.raw()))
-        except CustomerDataError as exc:
-            errors.append(FieldError(loc=("attributes", index, exc.field), message=exc.message))
     # Customers this call names in attributes, even those refused for another
     # field: their events are not "unknown", the attributes error says enough.
-    declared = _external_ids_parse([a.external_id for a in attributes], ("attributes",), [])
+    declared: set[str] = set()
+    for index, item in enumerate(attributes):
+        raw = item.raw()
+        try:
+            external_id = external_id_parse(raw.get("external_id"))
+            declared.add(external_id)
+            records.append(customer_record_build(external_id=external_id, raw=raw))
+        except CustomerDataError as exc:
+            errors.append(FieldError(loc=("attributes", index, exc.field), message=exc.message))
     event_external_ids = _external_ids_parse(
         [e.external_id for e in events], ("events", "external_id"), errors
     )
     # An event must be about a customer who exists or whom this call creates:
     # refusing a typo beats creating a customer who has no identifiers.
     known = set(_customer_ids(workspace, event_external_ids.values()))
-    known.update(declared.values())
+    known.update(declared)
     for index, external_id in event_external_ids.items():
         if external_id not in known:
             errors.append(
@@ -108,7 +95,7 @@ def users_track(
             canvases_enter_on_event(workspace=workspace, event_name=name, customer_ids=ids)
             for name, ids in by_event.items()
         )
-    result = TrackResult(
+    result = TrackOut(
         customers_created=upserted.created,
         customers_updated=upserted.updated,
         events_processed=len(events),
@@ -126,7 +113,7 @@ def _loc_order(error: FieldError) -> tuple:
 
 def canvas_trigger_send(
     *, workspace: Workspace, canvas_id: int, external_ids: list[Any]
-) -> TriggerResult:
+) -> TriggerOut:
     """Enter the named customers into an active API-triggered canvas of the workspace."""
     canvas = Canvas.objects.filter(workspace=workspace, pk=canvas_id).first()
     if canvas is None:
@@ -158,7 +145,7 @@ def canvas_trigger_send(
         # Already in the canvas, barred from re-entry or outside the segment:
         # canvas_enter leaves them out, which is not an error.
         entered = canvas_enter(canvas=canvas, customer_ids=customer_ids.values())
-    result = TriggerResult(
+    result = TriggerOut(
         canvas_id=canvas.pk,
         recipients=len(customer_ids),
         entered=entered,

@@ -18,12 +18,15 @@ from pydantic import (
 )
 
 from canvas.api.errors import TooManyObjects
+from canvas.services.customers import EXTERNAL_ID_MAX_LENGTH
 
 MAX_OBJECTS_PER_CALL = 1_000
 
 ExternalId = Annotated[
     Any,
-    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 255}, {"type": "integer"}]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "maxLength": EXTERNAL_ID_MAX_LENGTH}, {"type": "integer"}]}
+    ),
     Field(description="The customer's id in your systems (text, or an integer taken as text)."),
 ]
 OptionalText = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "null"}]})]
@@ -100,7 +103,7 @@ class TrackIn(BaseModel):
 
 
 class TrackOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """What a users/track call did."""
 
     customers_created: int
     customers_updated: int
@@ -129,7 +132,7 @@ class TriggerIn(BaseModel):
 
 
 class TriggerOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """What a canvas/trigger/send call did."""
 
     canvas_id: int
     recipients: int = Field(description="Distinct customers named.")

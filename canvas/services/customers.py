@@ -1,17 +1,24 @@
 """Customer data in: parsing one record with exact errors, and set-based upserts."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
-from canvas.customer_fields import ALL_ZERO_MAID, InvalidIdentifier, normalize_email, normalize_maid
+from canvas.customer_fields import (
+    InvalidIdentifier,
+    NoIdentifier,
+    normalize_email,
+    normalize_maid,
+)
 from canvas.models import Customer, Workspace
 
 STANDARD_FIELDS = ("external_id", "email", "ios_idfa", "android_gaid", "ads_tracking_enabled")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 MAX_ATTRIBUTE_NAME = 100
+EXTERNAL_ID_MAX_LENGTH = Customer._meta.get_field("external_id").max_length
 
 
 class CustomerDataError(ValueError):
@@ -40,14 +47,13 @@ def _parse_bool(name: str, value: Any) -> bool:
     raise CustomerDataError(name, "expected true or false")
 
 
-def _parse_maid(name: str, value: Any) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return ""
-    if isinstance(value, str) and value.strip() == ALL_ZERO_MAID:
-        # The all-zero id only says tracking is off: store no id rather than refuse the customer.
-        return ""
+def _parse_identifier(name: str, normalize: Callable[[object], str], value: Any) -> str:
     try:
-        return normalize_maid(value)
+        return normalize(value)
+    except NoIdentifier:
+        # Blank clears the field; the all-zero MAID only says tracking is off:
+        # store no id rather than refuse the customer.
+        return ""
     except InvalidIdentifier as exc:
         raise CustomerDataError(name, exc.reason) from exc
 
@@ -76,30 +82,35 @@ def _check_no_nul(raw: dict[str, Any]) -> None:
             raise CustomerDataError(name.replace("\x00", "\\0"), "contains a NUL character")
 
 
+def external_id_parse(value: Any) -> str:
+    """The external_id as stored (trimmed text; an integer is taken as text); else CustomerDataError."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise CustomerDataError("external_id", "is required and must be text")
+    _check_no_nul({"external_id": value})
+    external_id = value.strip()
+    if len(external_id) > EXTERNAL_ID_MAX_LENGTH:
+        raise CustomerDataError(
+            "external_id", f"is longer than {EXTERNAL_ID_MAX_LENGTH} characters"
+        )
+    return external_id
+
+
 def customer_record_parse(raw: dict[str, Any]) -> CustomerRecord:
     """Validate one raw record (from the API or a CSV row); raise CustomerDataError on the first fault."""
-    _check_no_nul(raw)
-    external_id = raw.get("external_id")
-    if isinstance(external_id, int) and not isinstance(external_id, bool):
-        external_id = str(external_id)
-    if not isinstance(external_id, str) or not external_id.strip():
-        raise CustomerDataError("external_id", "is required and must be text")
-    external_id = external_id.strip()
-    if len(external_id) > 255:
-        raise CustomerDataError("external_id", "is longer than 255 characters")
+    return customer_record_build(external_id=external_id_parse(raw.get("external_id")), raw=raw)
+
+
+def customer_record_build(*, external_id: str, raw: dict[str, Any]) -> CustomerRecord:
+    """Validate the other fields of a raw record whose external_id external_id_parse returned."""
+    _check_no_nul({name: value for name, value in raw.items() if name != "external_id"})
     fields: dict[str, Any] = {}
     if "email" in raw:
-        email = raw["email"]
-        if email is None or (isinstance(email, str) and not email.strip()):
-            fields["email"] = ""
-        else:
-            try:
-                fields["email"] = normalize_email(email)
-            except InvalidIdentifier as exc:
-                raise CustomerDataError("email", exc.reason) from exc
+        fields["email"] = _parse_identifier("email", normalize_email, raw["email"])
     for name in ("ios_idfa", "android_gaid"):
         if name in raw:
-            fields[name] = _parse_maid(name, raw[name])
+            fields[name] = _parse_identifier(name, normalize_maid, raw[name])
     if "ads_tracking_enabled" in raw and raw["ads_tracking_enabled"] not in (None, ""):
         fields["ads_tracking_enabled"] = _parse_bool(
             "ads_tracking_enabled", raw["ads_tracking_enabled"]

@@ -18,13 +18,12 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import IO, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import reset_queries, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -37,15 +36,17 @@ from canvas.services.customers import (
     customer_record_parse,
     customers_upsert,
 )
+from canvas.services.jobs import jobs_gone_quiet
 
 logger = logging.getLogger(__name__)
 
 IMPORT_CHUNK_ROWS = 2_000
-# One task run imports at most this many chunks (100,000 rows, seconds of work) and
-# queues the next run, so no run comes near django-q2's timeout.
-IMPORT_CHUNKS_PER_RUN = 50
 # The field reported for a row whose number of cells does not match the header.
 ROW_FIELD = "(row)"
+# The columns of the skipped-rows report: fields of CustomerImportRowError.
+ERROR_REPORT_HEADER = ("line", "external_id", "field", "reason")
+_ERROR_EXTERNAL_ID_MAX = CustomerImportRowError._meta.get_field("external_id").max_length
+_FILE_NAME_MAX = CustomerImport._meta.get_field("file_name").max_length
 _DELIMITERS = ",;\t"
 # Plain integers without leading zeros and plain decimals: 0, 42, -7, 3.50. Not 007,
 # +1, 1e5 or 1,000, which stay text (zip codes, phone numbers, ids).
@@ -62,14 +63,6 @@ class CustomerFileLayout:
 
     columns: tuple[str, ...]
     total_rows: int
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    external_id: str
-    field: str
-    reason: str
 
 
 @contextlib.contextmanager
@@ -167,15 +160,21 @@ def _cell_value(cell: str) -> Any:
     return cell
 
 
+def _row_error(line: int, external_id: str, field: str, reason: str) -> CustomerImportRowError:
+    return CustomerImportRowError(
+        line=line, external_id=external_id[:_ERROR_EXTERNAL_ID_MAX], field=field, reason=reason
+    )
+
+
 def customer_row_parse(
     *, columns: tuple[str, ...], line: int, cells: list[str]
-) -> CustomerRecord | RowError:
-    """One CSV row as a validated record, or the reason it is skipped."""
+) -> CustomerRecord | CustomerImportRowError:
+    """One CSV row as a validated record, or the (unsaved) reason it is skipped."""
     id_index = columns.index("external_id")
     if len(cells) != len(columns):
         external_id = cells[id_index].strip() if id_index < len(cells) else ""
         reason = f"has {len(cells)} cells but the header has {len(columns)} columns"
-        return RowError(line, external_id[:255], ROW_FIELD, reason)
+        return _row_error(line, external_id, ROW_FIELD, reason)
     raw = {}
     for name, cell in zip(columns, cells, strict=True):
         value = cell.strip()
@@ -184,7 +183,7 @@ def customer_row_parse(
     try:
         return customer_record_parse(raw)
     except CustomerDataError as exc:
-        return RowError(line, str(raw.get("external_id", ""))[:255], exc.field, exc.message)
+        return _row_error(line, raw.get("external_id", ""), exc.field, exc.message)
 
 
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
@@ -211,8 +210,9 @@ def _import_chunk(customer_import: CustomerImport, columns, rows) -> None:
     records, errors = [], []
     for line, cells in rows:
         parsed = customer_row_parse(columns=columns, line=line, cells=cells)
-        if isinstance(parsed, RowError):
-            errors.append(CustomerImportRowError(customer_import=customer_import, **vars(parsed)))
+        if isinstance(parsed, CustomerImportRowError):
+            parsed.customer_import = customer_import
+            errors.append(parsed)
         else:
             records.append(parsed)
     created = updated = 0
@@ -305,7 +305,7 @@ def customer_import_upload(
     customer_import = CustomerImport(
         workspace=workspace,
         created_by=created_by,
-        file_name=upload.name[:255],
+        file_name=upload.name[:_FILE_NAME_MAX],
         total_rows=layout.total_rows,
     )
     customer_import.file.save("upload.csv", upload, save=False)
@@ -333,13 +333,10 @@ def customer_import_file(
     """Import a local CSV right now, in this process; raise CustomerFileError if unusable."""
     layout = customer_file_inspect(file=file)
     customer_import = CustomerImport.objects.create(
-        workspace=workspace, file_name=file_name[:255], total_rows=layout.total_rows
+        workspace=workspace, file_name=file_name[:_FILE_NAME_MAX], total_rows=layout.total_rows
     )
     customer_import_run(customer_import=customer_import, file=file, on_progress=on_progress)
     return customer_import
-
-
-ERROR_REPORT_HEADER = ("line", "external_id", "field", "reason")
 
 
 def customer_import_error_report(*, customer_import: CustomerImport) -> Iterator[str]:
@@ -359,15 +356,12 @@ def customer_import_error_report(*, customer_import: CustomerImport) -> Iterator
         yield line(values)
 
 
-STALE_AFTER = timedelta(minutes=2)
-
-
 def customer_imports_resume() -> int:
     """Queue again the imports whose worker went quiet (killed, or the machine restarted)."""
-    stale = timezone.now() - STALE_AFTER
-    quiet = CustomerImport.objects.filter(
-        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING], created_at__lt=stale
-    ).filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale))
+    unfinished = CustomerImport.objects.filter(
+        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    )
+    quiet = jobs_gone_quiet(unfinished, started_field="created_at", heartbeat_field="heartbeat_at")
     ids = list(quiet.values_list("pk", flat=True))
     for customer_import_id in ids:
         customer_import_enqueue(customer_import_id=customer_import_id)

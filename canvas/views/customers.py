@@ -72,7 +72,7 @@ def customer_detail(request, customer_id: int):
     customer = get_object_or_404(Customer, workspace=request.workspace, pk=customer_id)
     enrollments = list(
         Enrollment.objects.filter(customer=customer)
-        .select_related("canvas", "step")
+        .select_related("canvas__workspace", "step")
         .order_by("-entered_at", "-id")[:ENROLLMENTS_SHOWN]
     )
     for enrollment in enrollments:

@@ -6,14 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audiences.identifiers import (
+from audiences.identifiers import hash_email, hash_maid, is_sha256_hex
+from canvas.customer_fields import (
     EMAIL,
     MAID,
     InvalidIdentifier,
-    hash_email,
-    hash_identifier,
-    hash_maid,
-    is_sha256_hex,
+    NoIdentifier,
     normalize_email,
     normalize_maid,
 )
@@ -108,13 +106,19 @@ def test_uppercase_hex_is_not_taken_for_a_hash():
     assert not is_sha256_hex(TEST_EMAIL_SHA256.upper())
 
 
-def test_hash_identifier_dispatches_by_field():
-    assert hash_identifier(EMAIL, "test@example.com") == TEST_EMAIL_SHA256
-    assert hash_identifier(MAID, "6d92078a-8246-4ba4-ae5b-76104861e7dc") == hash_maid(
-        "6d92078a-8246-4ba4-ae5b-76104861e7dc"
-    )
-    with pytest.raises(ValueError, match="Unknown identifier field"):
-        hash_identifier("phone", "+15555550100")
+@pytest.mark.parametrize(
+    ("hash_function", "value"),
+    [
+        (hash_email, None),
+        (hash_email, " "),
+        (hash_maid, ""),
+        (hash_maid, "00000000-0000-0000-0000-000000000000"),
+    ],
+)
+def test_no_identifier_is_refused_when_hashing(hash_function, value):
+    # Customer data stores these as "no id"; Pinterest must never get a hash of them.
+    with pytest.raises(NoIdentifier):
+        hash_function(value)
 
 
 @given(emails)

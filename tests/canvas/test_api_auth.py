@@ -108,6 +108,17 @@ def test_a_body_over_2_mb_is_refused(key):
     assert Customer.objects.count() == 0
 
 
+def test_a_body_over_2_mb_without_a_key_is_refused_as_unauthenticated(key):
+    # Django's own limit applies when the body is read, after the key is checked.
+    body = json.dumps({"attributes": [{"external_id": "u-1", "notes": "x" * 2_100_000}]})
+    response = post(body=body)
+    assert response.status_code == 401
+    assert response.json() == {
+        "message": "Missing or unknown API key: send the header Authorization: Bearer <key>."
+    }
+    assert Customer.objects.count() == 0
+
+
 def test_the_docs_and_schema_are_public_and_self_hosted(client):
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200

@@ -4,23 +4,16 @@ import json
 
 import pytest
 
-from canvas.models import Canvas, Customer, Enrollment, Step
+from canvas.models import Customer, Enrollment
+from tests.factories import canvas_with_delays
 
 URL = "/api/v1/canvas/trigger/send"
 
 
-def api_canvas(workspace, *, status="active", entry_type="api", entry_segment=()):
-    canvas = Canvas.objects.create(
-        workspace=workspace,
-        name="Welcome",
-        status=status,
-        entry_type=entry_type,
-        entry_segment=list(entry_segment),
-    )
-    step = Step.objects.create(
-        canvas=canvas, kind="delay", position=1, config={"amount": 1, "unit": "days"}
-    )
-    return canvas, step
+@pytest.fixture
+def canvas(workspace):
+    """An active API-triggered canvas; its one step waits a day."""
+    return canvas_with_delays(workspace, (1, "days"), status="active", entry_type="api")
 
 
 @pytest.fixture
@@ -44,8 +37,8 @@ def enrollments(canvas):
     )
 
 
-def test_recipients_enter_the_canvas(api_client, workspace, people):
-    canvas, step = api_canvas(workspace)
+def test_recipients_enter_the_canvas(api_client, canvas, people):
+    step = canvas.steps.get()
     response = send(api_client, canvas.pk, "u-1", "u-2", "u-1")
     assert response.status_code == 200
     assert response.json() == {
@@ -57,8 +50,8 @@ def test_recipients_enter_the_canvas(api_client, workspace, people):
     assert enrollments(canvas) == [("u-1", step.pk, "active"), ("u-2", step.pk, "active")]
 
 
-def test_sending_again_does_not_enroll_twice(api_client, workspace, people):
-    canvas, step = api_canvas(workspace)
+def test_sending_again_does_not_enroll_twice(api_client, canvas, people):
+    step = canvas.steps.get()
     send(api_client, canvas.pk, "u-1")
     response = send(api_client, canvas.pk, "u-1", "u-2")
     assert response.status_code == 200
@@ -72,7 +65,13 @@ def test_sending_again_does_not_enroll_twice(api_client, workspace, people):
 
 
 def test_customers_outside_the_segment_are_not_entered(api_client, workspace, people):
-    canvas, step = api_canvas(workspace, entry_segment=[{"kind": "has_email"}])
+    canvas = canvas_with_delays(
+        workspace,
+        (1, "days"),
+        status="active",
+        entry_type="api",
+        entry_segment=[{"kind": "has_email"}],
+    )
     response = send(api_client, canvas.pk, "u-1", "u-2")
     assert response.json() == {
         "canvas_id": canvas.pk,
@@ -80,11 +79,10 @@ def test_customers_outside_the_segment_are_not_entered(api_client, workspace, pe
         "entered": 1,
         "not_entered": 1,
     }
-    assert enrollments(canvas) == [("u-1", step.pk, "active")]
+    assert enrollments(canvas) == [("u-1", canvas.steps.get().pk, "active")]
 
 
-def test_unknown_external_ids_are_named_and_nobody_enters(api_client, workspace, people):
-    canvas, _ = api_canvas(workspace)
+def test_unknown_external_ids_are_named_and_nobody_enters(api_client, canvas, people):
     response = send(api_client, canvas.pk, "u-1", "ghost", 5.5, "u-2", "nobody")
     assert response.status_code == 400
     assert response.json() == {
@@ -105,9 +103,8 @@ def test_unknown_external_ids_are_named_and_nobody_enters(api_client, workspace,
 
 
 def test_another_workspaces_canvas_is_not_found(
-    outsider_api_client, other_workspace, workspace, people
+    outsider_api_client, other_workspace, canvas, people
 ):
-    canvas, _ = api_canvas(workspace)
     Customer.objects.create(workspace=other_workspace, external_id="u-1")
     response = send(outsider_api_client, canvas.pk, "u-1")
     assert response.status_code == 404
@@ -120,22 +117,25 @@ def test_an_unknown_canvas_is_not_found(api_client, people):
     assert response.status_code == 404
 
 
+NOT_API = "not API-triggered: set its entry to API-triggered to start it from the API."
+
+
 @pytest.mark.parametrize(
     ("status", "entry_type", "message"),
     [
         ("draft", "api", "is draft, not active: launch it first."),
         ("stopped", "api", "is stopped, not active: launch it first."),
-        ("active", "action", "is action-based, not API-triggered"),
-        ("active", "scheduled", "is scheduled, not API-triggered"),
+        ("active", "action", f"is action-based, {NOT_API}"),
+        ("active", "scheduled", f"is scheduled, {NOT_API}"),
     ],
 )
 def test_a_canvas_that_is_not_active_or_not_api_triggered_is_refused(
     api_client, workspace, people, status, entry_type, message
 ):
-    canvas, _ = api_canvas(workspace, status=status, entry_type=entry_type)
+    canvas = canvas_with_delays(workspace, (1, "days"), status=status, entry_type=entry_type)
     response = send(api_client, canvas.pk, "u-1")
     assert response.status_code == 409
-    assert message in response.json()["message"]
+    assert response.json() == {"message": f"Canvas {canvas.pk} {message}"}
     assert enrollments(canvas) == []
 
 
@@ -154,8 +154,7 @@ def test_malformed_requests_name_the_field(api_client, body, loc):
     assert response.json()["errors"][0]["loc"] == loc
 
 
-def test_more_than_1000_recipients_is_refused(api_client, workspace, people):
-    canvas, _ = api_canvas(workspace)
+def test_more_than_1000_recipients_is_refused(api_client, canvas, people):
     response = send(api_client, canvas.pk, *(["u-1"] * 1001))
     assert response.status_code == 413
     assert enrollments(canvas) == []

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.utils import timezone
 
-from canvas.models import Canvas, Customer, Enrollment, Step
+from canvas.models import Customer, Enrollment
+from tests.factories import canvas_with_delays
 
 URL = "/api/v1/users/delete"
 
@@ -29,8 +30,8 @@ def external_ids(workspace):
 
 
 def test_customers_and_their_enrollments_are_erased(api_client, workspace, people):
-    canvas = Canvas.objects.create(workspace=workspace, name="C", status="active", entry_type="api")
-    step = Step.objects.create(canvas=canvas, kind="delay", position=1, config={})
+    canvas = canvas_with_delays(workspace, (1, "days"), status="active", entry_type="api")
+    step = canvas.steps.get()
     now = timezone.now()
     for customer in people.values():
         Enrollment.objects.create(

@@ -8,15 +8,18 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_q.models import Success
 
-from canvas.models import Customer, CustomerImport, ImportStatus
+from canvas.models import Customer, CustomerImport, CustomerImportRowError, ImportStatus
 from canvas.services.imports import (
+    ERROR_REPORT_HEADER,
     IMPORT_CHUNK_ROWS,
-    RowError,
     customer_import_file,
     customer_import_run,
     customer_row_parse,
 )
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, UserFactory, customers_csv
+
+# Uploads are kept under MEDIA_ROOT until imported: never the real one.
+pytestmark = pytest.mark.usefixtures("media_root")
 
 # Line 1 is the header. c7's plan spans lines 8 and 9; line 10 is blank.
 MIXED_CSV = (
@@ -46,12 +49,6 @@ MIXED_ERRORS_CSV = (
     "6,c5,ios_idfa,not a UUID of the form 8-4-4-4-12 hex digits\r\n"
     "7,c6,(row),has 2 cells but the header has 8 columns\r\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
 
 
 def stored_files(media_root):
@@ -254,17 +251,19 @@ def test_a_row_with_too_many_cells_names_its_external_id():
     parsed = customer_row_parse(
         columns=("email", "external_id"), line=9, cells=["a@b.co", "c9", "x"]
     )
-    assert parsed == RowError(9, "c9", "(row)", "has 3 cells but the header has 2 columns")
-
-
-def big_csv(rows: int) -> bytes:
-    lines = ["external_id,email"] + [f"c{i},c{i}@example.com" for i in range(rows)]
-    return ("\n".join(lines) + "\n").encode()
+    assert isinstance(parsed, CustomerImportRowError)
+    assert parsed.pk is None
+    assert tuple(getattr(parsed, name) for name in ERROR_REPORT_HEADER) == (
+        9,
+        "c9",
+        "(row)",
+        "has 3 cells but the header has 2 columns",
+    )
 
 
 def test_an_import_resumes_where_it_stopped(workspace):
     rows = 2 * IMPORT_CHUNK_ROWS + 500
-    file = io.BytesIO(big_csv(rows))
+    file = io.BytesIO(customers_csv(rows))
     job = CustomerImport.objects.create(workspace=workspace, file_name="big.csv", total_rows=rows)
     assert customer_import_run(customer_import=job, file=file, max_chunks=1) is False
     job.refresh_from_db()
@@ -285,16 +284,63 @@ def test_an_import_resumes_where_it_stopped(workspace):
     ).exists()
 
 
+def test_a_run_that_falls_behind_another_run_of_the_same_import_counts_nothing(workspace):
+    rows = 2 * IMPORT_CHUNK_ROWS + 500
+    # A skipped row in each of the first two chunks: a chunk imported twice would add errors.
+    content = customers_csv(rows, bad_emails=frozenset({10, IMPORT_CHUNK_ROWS + 10}))
+    job = CustomerImport.objects.create(workspace=workspace, file_name="big.csv", total_rows=rows)
+
+    def progress(of):
+        of.refresh_from_db()
+        return of.status, of.processed_rows, of.created_count, of.updated_count, errors_of(of)
+
+    after_fresh_run = []
+
+    def fresh_run_does_chunk_2(stale_job):
+        # The stale run has done chunk 1 and holds that progress in memory. Meanwhile
+        # another run of the same import (queued again because the first looked dead)
+        # does chunk 2, and the job is still running.
+        if stale_job.processed_rows == IMPORT_CHUNK_ROWS:
+            fresh = CustomerImport.objects.get(pk=job.pk)
+            finished = customer_import_run(
+                customer_import=fresh, file=io.BytesIO(content), max_chunks=1
+            )
+            after_fresh_run.append((finished, progress(fresh)))
+
+    stale_finished = customer_import_run(
+        customer_import=job, file=io.BytesIO(content), on_progress=fresh_run_does_chunk_2
+    )
+
+    bad_email = "not an email address of the form local@domain.tld"
+    two_chunks_done = (
+        "running",
+        2 * IMPORT_CHUNK_ROWS,
+        2 * IMPORT_CHUNK_ROWS - 2,
+        0,
+        [(12, "c10", "email", bad_email), (2012, "c2010", "email", bad_email)],
+    )
+    assert after_fresh_run == [(False, two_chunks_done)]
+    # The stale run finds chunk 2 taken: it writes nothing, and is done (True), so
+    # its task queues no further run.
+    assert stale_finished is True
+    assert progress(job) == two_chunks_done
+    assert Customer.objects.count() == 2 * IMPORT_CHUNK_ROWS - 2
+
+    # The other run finishes the file.
+    assert customer_import_run(customer_import=job, file=io.BytesIO(content)) is True
+    assert progress(job) == ("done", rows, rows - 2, 0, two_chunks_done[-1])
+
+
 def test_the_task_queues_itself_until_the_file_is_done(
-    as_admin, workspace, monkeypatch, settings, django_capture_on_commit_callbacks
+    as_admin, workspace, settings, django_capture_on_commit_callbacks
 ):
     # One chunk per run instead of fifty, so three runs are needed for 4,500 rows.
-    monkeypatch.setattr("canvas.tasks.IMPORT_CHUNKS_PER_RUN", 1)
+    settings.CUSTOMER_IMPORT_CHUNKS_PER_RUN = 1
     # Uploaded to a temporary file on disk, as large files are.
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
     rows = 2 * IMPORT_CHUNK_ROWS + 500
     with django_capture_on_commit_callbacks(execute=True):
-        upload(as_admin, workspace, big_csv(rows))
+        upload(as_admin, workspace, customers_csv(rows))
     job = CustomerImport.objects.get()
     assert (job.status, job.processed_rows, job.created_count, job.error_count) == (
         "done",
@@ -389,7 +435,7 @@ def test_command_imports_a_file_and_reports_what_it_skipped(workspace, tmp_path,
 
 def test_command_progress_counts_chunks(workspace, tmp_path):
     path = tmp_path / "big.csv"
-    path.write_bytes(big_csv(2 * IMPORT_CHUNK_ROWS + 500))
+    path.write_bytes(customers_csv(2 * IMPORT_CHUNK_ROWS + 500))
     err = io.StringIO()
     call_command("import_customers", str(path), workspace="acme", stdout=io.StringIO(), stderr=err)
     assert (

@@ -9,30 +9,27 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from canvas.models import Canvas, Customer, Enrollment, Step
-from tests.factories import CustomerFactory
+from canvas.models import Enrollment
+from tests.factories import (
+    CanvasFactory,
+    CustomerFactory,
+    DelayStepFactory,
+    canvas_with_delays,
+    customers_bulk,
+)
 
 
 def url(name="canvas:customers", workspace="acme", **kwargs):
     return reverse(name, kwargs={"workspace": workspace, **kwargs})
 
 
-def make_customers(workspace, n):
-    Customer.objects.bulk_create(
-        [
-            Customer(workspace=workspace, external_id=f"c{i:03d}", email=f"p{i:03d}@example.com")
-            for i in range(n)
-        ]
-    )
-
-
 def shown(response):
     return [c.external_id for c in response.context["page"].rows]
 
 
-def ids(first, last):
-    """External ids c<first> down to c<last>, as the page lists them (newest first)."""
-    return [f"c{i:03d}" for i in range(first, last - 1, -1)]
+def ids(first, last, prefix="c"):
+    """External ids <prefix><first> down to <prefix><last>, as the page lists them (newest first)."""
+    return [f"{prefix}{i}" for i in range(first, last - 1, -1)]
 
 
 def test_empty_state_tells_an_admin_how_to_add_customers(as_admin, workspace):
@@ -70,9 +67,13 @@ def test_the_table_lists_only_this_workspace_newest_first(as_marketer, workspace
     assert f'<a href="{detail}">u-2</a>' in html
     rows = re.findall(r'<tr data-testid="customer-row"[^>]*>(.*?)</tr>', html, re.S)
     cells = [
-        re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[1], re.S)
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in rows
     ]
-    assert cells[:5] == ["u-1", "ada@example.com", "✓", "—", "On"]
+    assert [row[:5] for row in cells] == [
+        ["u-2", "—", "—", "—", "Off"],
+        ["u-1", "ada@example.com", "✓", "—", "On"],
+    ]
     assert response.context["page"].older_after is None
     assert response.context["page"].newer_before is None
 
@@ -80,18 +81,20 @@ def test_the_table_lists_only_this_workspace_newest_first(as_marketer, workspace
 @pytest.mark.parametrize(
     ("search", "expected"),
     [
-        ("c01", ids(19, 10)),  # external id prefix
-        ("c015", ["c015"]),  # exact external id
-        ("C015", ["c015"]),  # external ids ignore case, on SQLite and PostgreSQL alike
-        ("p007@example.com", ["c007"]),  # email
-        ("P007@EXAMPLE.COM", ["c007"]),  # stored lowercased
-        ("p02", ids(29, 20)),  # email prefix
+        ("c1", [*ids(19, 10), "c1"]),  # external id prefix
+        ("c15", ["c15"]),  # exact external id
+        ("C15", ["c15"]),  # external ids ignore case, on SQLite and PostgreSQL alike
+        ("p007@example.com", ["u-7"]),  # email
+        ("P007@EXAMPLE.COM", ["u-7"]),  # stored lowercased
+        ("p00", ["u-8", "u-7"]),  # email prefix
         ("nobody", []),
     ],
 )
 def test_search_by_external_id_or_email(as_marketer, workspace, other_workspace, search, expected):
-    make_customers(workspace, 30)
-    CustomerFactory(workspace=other_workspace, external_id="c015", email="p007@example.com")
+    customers_bulk(workspace, 30)
+    CustomerFactory(workspace=workspace, external_id="u-7", email="p007@example.com")
+    CustomerFactory(workspace=workspace, external_id="u-8", email="p008@example.com")
+    CustomerFactory(workspace=other_workspace, external_id="c15", email="p007@example.com")
     response = as_marketer.get(url(), {"q": search})
     assert shown(response) == expected
     if not expected:
@@ -101,7 +104,7 @@ def test_search_by_external_id_or_email(as_marketer, workspace, other_workspace,
 
 
 def test_paging_goes_beyond_the_first_page_and_back(as_marketer, workspace):
-    make_customers(workspace, 120)
+    customers_bulk(workspace, 120)
     first = as_marketer.get(url())
     assert shown(first) == ids(119, 70)
     after = first.context["page"].older_after
@@ -119,17 +122,23 @@ def test_paging_goes_beyond_the_first_page_and_back(as_marketer, workspace):
 
 
 def test_paging_keeps_the_search(as_marketer, workspace):
-    make_customers(workspace, 120)
-    first = as_marketer.get(url(), {"q": "c0"})  # c000 … c099
-    assert shown(first) == ids(99, 50)
+    # The matches are the oldest customers: a page that lost the search would show b….
+    customers_bulk(workspace, 60, prefix="a")
+    customers_bulk(workspace, 60, prefix="b")
+    first = as_marketer.get(url(), {"q": "a"})
+    assert shown(first) == ids(59, 10, "a")
     after = first.context["page"].older_after
-    assert f'href="?q=c0&amp;after={after}"' in first.content.decode()
-    assert shown(as_marketer.get(url(), {"q": "c0", "after": after})) == ids(49, 0)
+    html = first.content.decode()
+    assert f'href="?q=a&amp;after={after}"' in html
+    second = as_marketer.get(url(), {"q": "a", "after": after})
+    assert shown(second) == ids(9, 0, "a")
+    newer = second.context["page"].newer_before
+    assert f'href="?q=a&amp;before={newer}"' in second.content.decode()
+    assert shown(as_marketer.get(url(), {"q": "a", "before": newer})) == ids(59, 10, "a")
 
 
 def test_a_deep_page_is_read_by_id_without_count_or_offset(as_marketer, workspace):
-    make_customers(workspace, 120)
-    after = Customer.objects.order_by("-pk").values_list("pk", flat=True)[60]
+    after = customers_bulk(workspace, 120)[59]  # c59
     with CaptureQueriesContext(connection) as queries:
         response = as_marketer.get(url(), {"after": after})
     assert shown(response) == ids(58, 9)
@@ -151,10 +160,12 @@ def test_customer_page_shows_identifiers_attributes_and_canvases(as_marketer, wo
         ads_tracking_enabled=True,
         attributes={"plan": "gold", "ltv": 1250.5, "tags": ["a", "b"], "vip": True},
     )
-    welcome = Canvas.objects.create(workspace=workspace, name="Welcome", status="active")
-    winback = Canvas.objects.create(workspace=workspace, name="Win-back", status="active")
-    welcome_step = Step.objects.create(canvas=welcome, position=1, kind="delay", name="Wait a day")
-    winback_step = Step.objects.create(canvas=winback, position=2, kind="delay")
+    welcome = CanvasFactory(workspace=workspace, name="Welcome", status="active")
+    welcome_step = DelayStepFactory(canvas=welcome, name="Wait a day")
+    winback = canvas_with_delays(
+        workspace, (1, "days"), (1, "days"), name="Win-back", status="active"
+    )
+    winback_step = winback.steps.get(position=2)
     now = timezone.now()
     Enrollment.objects.create(
         canvas=welcome,
@@ -172,6 +183,9 @@ def test_customer_page_shows_identifiers_attributes_and_canvases(as_marketer, wo
     html = response.content.decode()
     assert response.status_code == 200
     assert "<code>38400000-8cf0-11bd-b23e-10b96e40000d</code>" in html
+    assert re.search(
+        r'<dt>Ads tracking</dt><dd><span class="badge badge-ok">On</span>\s*</dd>', html
+    )
     assert response.context["attributes"] == [
         ("ltv", "1250.5"),
         ("plan", "gold"),
@@ -211,5 +225,5 @@ def test_another_workspaces_customer_is_not_found(
 
 @pytest.mark.parametrize("after", ["²", "99999999999999999999999", "-1", "abc"])
 def test_a_malformed_page_parameter_shows_the_first_page(as_marketer, workspace, after):
-    make_customers(workspace, 3)
+    customers_bulk(workspace, 3)
     assert shown(as_marketer.get(url(), {"after": after})) == ids(2, 0)

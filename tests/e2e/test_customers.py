@@ -18,23 +18,9 @@ CSV = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-def log_in(page, live_server, user, password):
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_placeholder("Email address").fill(user.email)
-    page.get_by_placeholder("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(user.email)
-
-
-def test_import_a_csv_with_a_bad_row_and_browse_the_customers(
-    page, live_server, marketer, workspace, password, screenshot
-):
-    log_in(page, live_server, marketer, password)
+@pytest.mark.usefixtures("media_root")
+def test_import_a_csv_with_a_bad_row_and_browse_the_customers(page, log_in, marketer, screenshot):
+    log_in(marketer)
     page.get_by_role("link", name="Customers").click()
     expect(page.get_by_test_id("customers-empty")).to_contain_text("No customers yet")
     page.get_by_role("button", name="Import a CSV").click()
