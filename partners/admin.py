@@ -44,7 +44,7 @@ class AdAccountInline(admin.TabularInline):
         "country",
         "currency",
         "permissions",
-        "selected",
+        "disconnected_at",
     )
     extra = 0
     max_num = 0
@@ -83,8 +83,8 @@ class PinterestConnectionAdmin(ReadOnlyAdmin):
 
 @admin.register(PinterestAdAccount)
 class PinterestAdAccountAdmin(ReadOnlyAdmin):
-    list_display = ["name", "ad_account_id", "connection", "selected", "connected_at"]
-    list_filter = ["selected"]
+    list_display = ["name", "ad_account_id", "connection", "connected_at", "disconnected_at"]
+    list_filter = [("disconnected_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "ad_account_id", "connection__workspace__name"]
 
 

@@ -6,6 +6,7 @@ or repr shows; code reads them through `access_token()` / `refresh_token()` only
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -15,7 +16,11 @@ from django.utils import timezone
 from canvas.models import Workspace
 from partners import crypto
 from partners.pinterest import SCOPES, TokenSet
-from partners.pinterest.types import AUDIENCE_WRITER_ROLES
+from partners.pinterest.types import AUDIENCE_WRITER_ROLES, can_write_audiences
+
+# What Pinterest says on failure is kept (and shown) up to this length.
+MESSAGE_CHARS = 500
+REQUEST_ID_CHARS = 64
 
 # Pinterest's role codes in the words its Business Hub uses.
 ROLE_NAMES = {
@@ -28,10 +33,22 @@ ROLE_NAMES = {
 }
 
 
-def role_names(permissions: list[str] | tuple[str, ...]) -> str:
+def role_names(permissions: Iterable[str]) -> str:
     """'Admin, Campaign manager' for ['ADMIN', 'CAMPAIGN_MANAGER']."""
     names = [ROLE_NAMES.get(p, p.replace("_", " ").capitalize()) for p in permissions]
     return ", ".join(names) or "No role"
+
+
+def audience_role_problem(name: str, permissions: Iterable[str]) -> str | None:
+    """Why the connected login cannot sync into the ad account `name`; None when it can."""
+    if can_write_audiences(permissions):
+        return None
+    *others, last = [label for code, label in ROLE_NAMES.items() if code in AUDIENCE_WRITER_ROLES]
+    needed = f"{', '.join(others)} or {last}"
+    return (
+        f"{name} can't be synced: your Pinterest role there is {role_names(permissions)}. "
+        f"Audience Sync needs {needed}."
+    )
 
 
 class ConnectionStatus(models.TextChoices):
@@ -78,7 +95,7 @@ class PinterestConnection(models.Model):
 
     # The last failure Pinterest reported for this connection (shown when invalid).
     last_error_message = models.TextField(blank=True)
-    last_error_request_id = models.CharField(max_length=64, blank=True)
+    last_error_request_id = models.CharField(max_length=REQUEST_ID_CHARS, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -122,6 +139,18 @@ class PinterestConnection(models.Model):
         self.access_token_expires_at = None
         self.refresh_token_expires_at = None
 
+    def set_error(self, message: str, request_id: str | None, at: datetime) -> None:
+        """Remember the last failure Pinterest reported; the caller saves."""
+        self.last_error_message = message[:MESSAGE_CHARS]
+        self.last_error_request_id = (request_id or "")[:REQUEST_ID_CHARS]
+        self.last_error_at = at
+
+    def clear_error(self) -> None:
+        """Forget the last failure; the caller saves."""
+        self.last_error_message = ""
+        self.last_error_request_id = ""
+        self.last_error_at = None
+
     # Reading its state.
 
     @property
@@ -137,22 +166,32 @@ class PinterestConnection(models.Model):
         return self.status == ConnectionStatus.DISCONNECTED
 
     @property
+    def is_connected(self) -> bool:
+        """Active or needing a reconnect: anything but disconnected."""
+        return not self.is_disconnected
+
+    @property
     def missing_scopes(self) -> list[str]:
         granted = set(self.scopes.split(","))
         return [scope for scope in SCOPES if scope not in granted]
 
-    def expires_within(self, window: timedelta, *, now: datetime | None = None) -> bool:
+    def expires_within(self, window: timedelta) -> bool:
         """True when the access token (or the refresh token) expires within `window`."""
-        horizon = (now or timezone.now()) + window
+        horizon = timezone.now() + window
         return any(
             expires_at is not None and expires_at <= horizon
             for expires_at in (self.access_token_expires_at, self.refresh_token_expires_at)
         )
 
 
-class AdAccountQuerySet(models.QuerySet):
-    def selected(self):
-        return self.filter(selected=True)
+class AdAccountQuerySet(models.QuerySet["PinterestAdAccount"]):
+    def selected(self) -> AdAccountQuerySet:
+        """The ad accounts being synced into: chosen and not disconnected since."""
+        return self.filter(disconnected_at__isnull=True)
+
+    def deselect(self, at: datetime) -> int:
+        """Stop syncing into these ad accounts (the rows stay as history); how many stopped."""
+        return self.selected().update(disconnected_at=at)
 
 
 class PinterestAdAccount(models.Model):
@@ -168,7 +207,6 @@ class PinterestAdAccount(models.Model):
     currency = models.CharField(max_length=8, blank=True)
     # The connected Pinterest user's roles on the account, e.g. ["ADMIN"].
     permissions = models.JSONField(default=list, blank=True)
-    selected = models.BooleanField(default=False)
     connected_at = models.DateTimeField(null=True, blank=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -177,6 +215,7 @@ class PinterestAdAccount(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Set when syncing into the account stopped; a row without it is being synced into.
     disconnected_at = models.DateTimeField(null=True, blank=True)
 
     objects = AdAccountQuerySet.as_manager()
@@ -194,8 +233,9 @@ class PinterestAdAccount(models.Model):
         return f"{self.name} ({self.ad_account_id})"
 
     @property
-    def can_write_audiences(self) -> bool:
-        return not AUDIENCE_WRITER_ROLES.isdisjoint(self.permissions or [])
+    def selected(self) -> bool:
+        """Being synced into (see AdAccountQuerySet.selected)."""
+        return self.pk is not None and self.disconnected_at is None
 
     @property
     def roles(self) -> str:
@@ -225,7 +265,7 @@ class ConnectionEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    detail = models.CharField(max_length=500, blank=True)
+    detail = models.CharField(max_length=MESSAGE_CHARS, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -13,11 +13,14 @@ from partners.models import (
     ConnectionStatus,
     PinterestAdAccount,
     PinterestConnection,
+    audience_role_problem,
 )
 
 # Access tokens live 30 days: refresh them a week ahead, so a Pinterest outage of a
 # few days, or a stopped worker cluster, never lets one lapse.
 REFRESH_AHEAD = timedelta(days=7)
+# The partner page shows this many of the latest audit events.
+EVENTS_SHOWN = 20
 
 
 def connection_for_workspace(*, workspace: Workspace) -> PinterestConnection | None:
@@ -70,24 +73,17 @@ def ad_account_problem(*, connection: PinterestConnection | None, ad_account_id:
             f"Ad account {ad_account_id} is not connected. An admin can add it on the "
             "Pinterest page."
         )
-    if not ad_account.can_write_audiences:
-        return (
-            f"Your Pinterest role on {ad_account.name} ({ad_account.roles}) cannot change "
-            "audiences."
-        )
-    return None
+    return audience_role_problem(ad_account.name, ad_account.permissions)
 
 
-def connection_events(*, connection: PinterestConnection, limit: int = 20) -> list[ConnectionEvent]:
+def connection_events(*, connection: PinterestConnection) -> list[ConnectionEvent]:
     """The latest audit events of a connection, newest first."""
-    return list(connection.events.select_related("actor")[:limit])
+    return list(connection.events.select_related("actor")[:EVENTS_SHOWN])
 
 
-def connections_due_for_refresh(
-    *, now: datetime | None = None, ahead: timedelta = REFRESH_AHEAD
-) -> list[int]:
-    """Ids of active connections whose access (or refresh) token expires within `ahead`."""
-    horizon = (now or timezone.now()) + ahead
+def connections_due_for_refresh(*, now: datetime | None = None) -> list[int]:
+    """Ids of active connections whose access (or refresh) token expires within REFRESH_AHEAD."""
+    horizon = (now or timezone.now()) + REFRESH_AHEAD
     return list(
         PinterestConnection.objects.filter(status=ConnectionStatus.ACTIVE)
         .exclude(refresh_token_encrypted="")

@@ -4,8 +4,8 @@ connection's token.
 
 Tokens rotate on every refresh (the old refresh token dies at once), so refreshes of one
 connection must never overlap: a per-process lock, the row lock (`select_for_update`; on
-SQLite the IMMEDIATE transaction serializes writers) and a compare-and-set on
-`token_version` make sure two attempts end in one refresh at Pinterest.
+SQLite the IMMEDIATE transaction serializes writers) and a check of `token_version` under
+that lock make sure two attempts end in one refresh at Pinterest.
 """
 
 from __future__ import annotations
@@ -21,18 +21,19 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from canvas.models import User, Workspace
 from partners import crypto
 from partners.exceptions import ConnectionUnusable
 from partners.models import (
+    MESSAGE_CHARS,
     ConnectionEvent,
     ConnectionStatus,
     EventKind,
     PinterestAdAccount,
     PinterestConnection,
+    audience_role_problem,
     role_names,
 )
 from partners.pinterest import (
@@ -48,8 +49,6 @@ from partners.selectors import REFRESH_AHEAD, connection_problem
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_DETAIL_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -74,11 +73,7 @@ class AdAccountChoice:
     @property
     def reason(self) -> str | None:
         """Why it cannot be synced, or None when it can."""
-        if self.account.can_write_audiences:
-            return None
-        return (
-            f"Your role here is {self.roles}. Audience Sync needs Owner, Admin or Audience manager."
-        )
+        return audience_role_problem(self.account.name, self.account.permissions)
 
 
 # Connecting
@@ -102,7 +97,7 @@ def connection_connect(*, workspace: Workspace, code: str, connected_by: User) -
             # not even see: stop syncing into them (rows stay as history) until re-chosen.
             previous = list(connection.ad_accounts.selected())
             if previous:
-                connection.ad_accounts.selected().update(selected=False, disconnected_at=now)
+                connection.ad_accounts.deselect(now)
                 removed = _accounts_detail(added=[], removed=previous)
                 detail += f" (was @{connection.pinterest_username}). {removed}"
         connection.pinterest_user_id = user.id or ""
@@ -115,9 +110,7 @@ def connection_connect(*, workspace: Workspace, code: str, connected_by: User) -
         connection.connected_by = connected_by
         connection.disconnected_at = None
         connection.last_refreshed_at = None
-        connection.last_error_message = ""
-        connection.last_error_request_id = ""
-        connection.last_error_at = None
+        connection.clear_error()
         connection.save()
         _record(
             connection,
@@ -170,16 +163,16 @@ def ad_accounts_select(
         )
     for ad_account_id in sorted(wanted):
         account = available[ad_account_id]
-        if not account.can_write_audiences:
-            raise ValidationError(
-                f"{account.name} can't be synced: your role there is "
-                f"{role_names(account.permissions)}."
-            )
+        problem = audience_role_problem(account.name, account.permissions)
+        if problem is not None:
+            raise ValidationError(problem)
     now = timezone.now()
     with transaction.atomic():
         PinterestConnection.objects.select_for_update().get(pk=connection.pk)
         rows = {row.ad_account_id: row for row in connection.ad_accounts.all()}
-        added, removed = [], []
+        removed = [row for row in rows.values() if row.selected and row.ad_account_id not in wanted]
+        connection.ad_accounts.exclude(ad_account_id__in=wanted).deselect(now)
+        added: list[PinterestAdAccount] = []
         # A handful of rows per workspace: a save per row is fine here.
         for ad_account_id in sorted(wanted):
             account = available[ad_account_id]
@@ -191,18 +184,11 @@ def ad_accounts_select(
             row.currency = account.currency or ""
             row.permissions = list(account.permissions)
             if not row.selected:
-                row.selected = True
                 row.connected_at = now
                 row.connected_by = selected_by
                 row.disconnected_at = None
                 added.append(row)
             row.save()
-        for ad_account_id, row in rows.items():
-            if row.selected and ad_account_id not in wanted:
-                row.selected = False
-                row.disconnected_at = now
-                row.save(update_fields=["selected", "disconnected_at"])
-                removed.append(row)
         if added or removed:
             _record(
                 connection,
@@ -216,10 +202,7 @@ def ad_accounts_select(
 def ad_account_disconnect(*, ad_account: PinterestAdAccount, disconnected_by: User) -> None:
     """Stop syncing into one ad account; its row stays as history."""
     with transaction.atomic():
-        updated = PinterestAdAccount.objects.filter(pk=ad_account.pk, selected=True).update(
-            selected=False, disconnected_at=timezone.now()
-        )
-        if updated:
+        if PinterestAdAccount.objects.filter(pk=ad_account.pk).deselect(timezone.now()):
             _record(
                 ad_account.connection,
                 EventKind.ACCOUNTS_CHANGED,
@@ -241,11 +224,11 @@ def connection_disconnect(*, connection: PinterestConnection, disconnected_by: U
             return
         row.status = ConnectionStatus.DISCONNECTED
         row.wipe_tokens()
-        # A refresh that started before this cannot write its tokens back (compare-and-set).
+        # A refresh that read the tokens before this finds the version moved and stores nothing.
         row.token_version += 1
         row.disconnected_at = now
         row.save()
-        row.ad_accounts.selected().update(selected=False, disconnected_at=now)
+        row.ad_accounts.deselect(now)
         _record(row, EventKind.DISCONNECTED, actor=disconnected_by)
     connection.refresh_from_db()
 
@@ -261,50 +244,43 @@ def connection_invalidate(
 
     With `seen_version`, only while the tokens are still those the failing call used.
     """
-    now = timezone.now()
     with transaction.atomic():
-        updated = _invalidate(connection.pk, message, request_id, seen_version, now)
+        row = PinterestConnection.objects.select_for_update().get(pk=connection.pk)
+        invalidated = row.is_active and (seen_version is None or seen_version == row.token_version)
+        if invalidated:
+            row.status = ConnectionStatus.INVALID
+            row.set_error(message, request_id, timezone.now())
+            row.save()
+            detail = f"{message} (request id {request_id})" if request_id else message
+            _record(row, EventKind.INVALIDATED, detail=detail)
+            logger.warning(
+                "Pinterest connection %s of workspace %s is invalid: %s (request id %s)",
+                row.pk,
+                row.workspace.slug,
+                message,
+                request_id or "none",
+            )
     connection.refresh_from_db()
-    return updated
+    return invalidated
 
 
-def _invalidate(
-    pk: int, message: str, request_id: str | None, seen_version: int | None, now
-) -> bool:
-    """The UPDATE and audit event of an invalidation, inside the caller's transaction."""
-    rows = PinterestConnection.objects.filter(pk=pk, status=ConnectionStatus.ACTIVE)
-    if seen_version is not None:
-        rows = rows.filter(token_version=seen_version)
-    updated = rows.update(
-        status=ConnectionStatus.INVALID,
-        last_error_message=message[:_DETAIL_CHARS],
-        last_error_request_id=(request_id or "")[:64],
-        last_error_at=now,
-        updated_at=now,
-    )
-    if not updated:
-        return False
-    connection = PinterestConnection.objects.select_related("workspace").get(pk=pk)
-    detail = f"{message} (request id {request_id})" if request_id else message
-    _record(connection, EventKind.INVALIDATED, detail=detail)
-    logger.warning(
-        "Pinterest connection %s of workspace %s is invalid: %s (request id %s)",
-        pk,
-        connection.workspace.slug,
-        message,
-        request_id or "none",
-    )
-    return True
+def _tokens_unreadable(
+    connection: PinterestConnection, error: crypto.TokenUnreadable, seen_version: int
+) -> ConnectionUnusable:
+    """Mark a connection whose tokens cannot be decrypted invalid; the error for the caller."""
+    connection_invalidate(connection=connection, message=str(error), seen_version=seen_version)
+    return ConnectionUnusable(f"{error} Reconnect Pinterest.")
 
 
 # Staying valid
 
 # The refresh call runs inside the row lock, which on SQLite is the database's one
 # write lock: every other writer (sync workers, the web) waits for it, so the call gets
-# a timeout well under SQLite's busy timeout. The token endpoint answers in far less;
-# a refresh that times out is retried by the next hourly run while the access token
-# still works (if Pinterest did rotate late, that retry gets 401: reconnect needed).
-REFRESH_TIMEOUT_SECONDS = 5.0
+# a timeout well under SQLite's busy timeout (PINTEREST_REFRESH_TIMEOUT_SECONDS). The
+# token endpoint answers in far less; a refresh that times out is retried by the next
+# hourly run while the access token still works (if Pinterest did rotate late, that
+# retry gets 401: reconnect needed).
+DEFAULT_REFRESH_TIMEOUT_SECONDS = 5.0
 
 # One lock per connection and process: threads of one process wait here rather than
 # in the database, where they would use up SQLite's busy timeout.
@@ -333,8 +309,7 @@ def connection_refresh(
     failure: PinterestError | ConnectionUnusable | None = None
     # The row stays locked across the HTTP call on purpose: Pinterest kills the old
     # refresh token the moment it answers, so the new one must be stored before anyone
-    # else may read the row and try again. The call is therefore kept short
-    # (REFRESH_TIMEOUT_SECONDS).
+    # else may read the row and try again. The call is therefore kept short.
     with _refresh_lock(connection.pk), transaction.atomic():
         row = PinterestConnection.objects.select_for_update().get(pk=connection.pk)
         if row.token_version != seen:
@@ -344,66 +319,54 @@ def connection_refresh(
                 connection_problem(connection=row) or "Pinterest is not connected."
             )
         elif due_within is None or row.expires_within(due_within):
-            refreshed, failure = _refresh_locked(row, seen)
+            refreshed, failure = _refresh_locked(row)
     connection.refresh_from_db()
     if failure is not None:
         raise failure
     return refreshed
 
 
-def connection_refresh_if_due(
-    *, connection: PinterestConnection, ahead: timedelta = REFRESH_AHEAD
-) -> bool:
+def connection_refresh_if_due(*, connection: PinterestConnection) -> bool:
     """The scheduled refresh: True when an active connection's token was close to expiry."""
     if not connection.is_active:
         return False
-    return connection_refresh(connection=connection, due_within=ahead)
+    return connection_refresh(connection=connection, due_within=REFRESH_AHEAD)
 
 
 def _refresh_locked(
-    row: PinterestConnection, seen: int
+    row: PinterestConnection,
 ) -> tuple[bool, PinterestError | ConnectionUnusable | None]:
-    """Call Pinterest's refresh for a locked row and store the outcome in its transaction."""
-    now = timezone.now()
+    """Call Pinterest's refresh for a locked, current row and store the outcome on it."""
     try:
         refresh_token = row.refresh_token()
-        timeout = min(settings.PINTEREST_TIMEOUT_SECONDS, REFRESH_TIMEOUT_SECONDS)
+        timeout = min(
+            settings.PINTEREST_TIMEOUT_SECONDS,
+            getattr(settings, "PINTEREST_REFRESH_TIMEOUT_SECONDS", DEFAULT_REFRESH_TIMEOUT_SECONDS),
+        )
         with PinterestClient(timeout=timeout) as client:
             tokens = client.refresh(refresh_token=refresh_token)
     except crypto.TokenUnreadable as error:
-        _invalidate(row.pk, str(error), None, seen, now)
-        return False, ConnectionUnusable(f"{error} Reconnect Pinterest.")
+        return False, _tokens_unreadable(row, error, row.token_version)
     except Unauthorized as error:
         # The refresh token itself is dead (revoked, or the person lost access): only
         # a reconnect helps.
-        _invalidate(row.pk, error.message, error.request_id, seen, now)
+        connection_invalidate(
+            connection=row,
+            message=error.message,
+            request_id=error.request_id,
+            seen_version=row.token_version,
+        )
         return False, error
     except PinterestError as error:
         # Transient or unexpected: the tokens we hold still stand; try again later.
-        PinterestConnection.objects.filter(pk=row.pk).update(
-            last_error_message=error.message[:_DETAIL_CHARS],
-            last_error_request_id=(error.request_id or "")[:64],
-            last_error_at=now,
-        )
+        row.set_error(error.message, error.request_id, timezone.now())
+        row.save()
         return False, error
     row.set_tokens(tokens)
-    updated = PinterestConnection.objects.filter(pk=row.pk, token_version=seen).update(
-        access_token_encrypted=row.access_token_encrypted,
-        refresh_token_encrypted=row.refresh_token_encrypted,
-        access_token_expires_at=row.access_token_expires_at,
-        refresh_token_expires_at=row.refresh_token_expires_at,
-        scopes=row.scopes,
-        token_version=F("token_version") + 1,
-        last_refreshed_at=now,
-        last_error_message="",
-        last_error_request_id="",
-        last_error_at=None,
-        updated_at=now,
-    )
-    if not updated:
-        # Only possible if the row lock did not hold; the other writer's tokens stand.
-        logger.error("Pinterest connection %s: a concurrent refresh won the race", row.pk)
-        return False, None
+    row.token_version += 1
+    row.last_refreshed_at = timezone.now()
+    row.clear_error()
+    row.save()
     expires = row.access_token_expires_at
     _record(
         row,
@@ -432,8 +395,7 @@ def pinterest_call(*, connection: PinterestConnection, fn: Callable[[PinterestCl
     try:
         return fn(_client_for(connection))
     except crypto.TokenUnreadable as error:
-        connection_invalidate(connection=connection, message=str(error), seen_version=seen)
-        raise ConnectionUnusable(f"{error} Reconnect Pinterest.") from None
+        raise _tokens_unreadable(connection, error, seen) from None
     except MissingScope as error:
         # A refresh keeps the same scopes: only a reconnect can grant the missing one.
         connection_invalidate(
@@ -490,7 +452,7 @@ def _record(
     connection: PinterestConnection, kind: str, *, actor: User | None = None, detail: str = ""
 ) -> ConnectionEvent:
     return ConnectionEvent.objects.create(
-        connection=connection, kind=kind, actor=actor, detail=detail[:_DETAIL_CHARS]
+        connection=connection, kind=kind, actor=actor, detail=detail[:MESSAGE_CHARS]
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -52,9 +52,7 @@ _LOWERCASE_HEX = re.compile(r"[0-9a-f]+")
 _EMAIL = re.compile(r"[^\s@,]+@[^\s@,]+\.[^\s@,]+")
 
 
-def build_authorize_url(
-    *, state: str, redirect_uri: str | None = None, scopes: Iterable[str] = SCOPES
-) -> str:
+def build_authorize_url(*, state: str, redirect_uri: str | None = None) -> str:
     """The Pinterest consent page URL the browser is sent to (step 1 of OAuth)."""
     # https://developers.pinterest.com/docs/getting-started/authentication-and-scopes/
     query = urlencode(
@@ -62,7 +60,7 @@ def build_authorize_url(
             "client_id": settings.PINTEREST_CLIENT_ID,
             "redirect_uri": redirect_uri or settings.PINTEREST_REDIRECT_URI,
             "response_type": "code",
-            "scope": ",".join(scopes),
+            "scope": ",".join(SCOPES),
             "state": state,
         }
     )

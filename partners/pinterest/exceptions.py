@@ -43,7 +43,6 @@ class RateLimited(PinterestError):
     """429 code 8: over a quota; wait `retry_after_seconds` (None: back off) and retry."""
 
     transient = True
-    is_spam = False
 
     def __init__(
         self,
@@ -88,7 +87,6 @@ class SpamRateLimited(PinterestError):
 
     # Deliberately not a RateLimited subclass: `except RateLimited: wait and retry`
     # must not catch it.
-    is_spam = True
 
 
 class Unauthorized(PinterestError):

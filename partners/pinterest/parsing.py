@@ -108,9 +108,7 @@ def parse_token_set(data: object, request_id: str | None = None) -> TokenSet:
         access_token=access_token,
         refresh_token=refresh_token,
         token_type=f.req_str("token_type"),
-        expires_in=expires_in,
         access_token_expires_at=now + expires_in,
-        refresh_token_expires_in=refresh_expires_in,
         refresh_token_expires_at=refresh_expires_at,
         scope=f.opt_str("scope") or "",
         response_type=f.opt_str("response_type"),
@@ -125,7 +123,6 @@ def parse_user_account(data: object, request_id: str | None = None) -> UserAccou
         id=f.opt_str("id"),
         account_type=f.opt_str("account_type"),
         business_name=f.opt_str("business_name"),
-        profile_image=f.opt_str("profile_image"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -11,18 +12,21 @@ T = TypeVar("T")
 AUDIENCE_WRITER_ROLES = frozenset({"OWNER", "ADMIN", "AUDIENCE_MANAGER"})
 
 
+def can_write_audiences(permissions: Iterable[str]) -> bool:
+    """True when one of these roles on an ad account may create and fill audiences."""
+    return not AUDIENCE_WRITER_ROLES.isdisjoint(permissions)
+
+
 @dataclass(frozen=True)
 class TokenSet:
-    """What /oauth/token answered: both tokens (hidden from repr) and their lifetimes."""
+    """What /oauth/token answered: both tokens (hidden from repr) and when they expire."""
 
     access_token: str = field(repr=False)
     # Pinterest rotates the refresh token on every refresh: persist this one, drop the old.
     refresh_token: str = field(repr=False)
     token_type: str
-    expires_in: int
     # Epoch seconds, computed by the client from `expires_in` when the answer arrived.
     access_token_expires_at: int
-    refresh_token_expires_in: int | None
     refresh_token_expires_at: int | None
     scope: str
     response_type: str | None
@@ -41,7 +45,6 @@ class UserAccount:
     id: str | None = None
     account_type: str | None = None
     business_name: str | None = None
-    profile_image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class AdAccount:
     @property
     def can_write_audiences(self) -> bool:
         """True when one of the user's roles may create and fill audiences."""
-        return not AUDIENCE_WRITER_ROLES.isdisjoint(self.permissions)
+        return can_write_audiences(self.permissions)
 
 
 @dataclass(frozen=True)

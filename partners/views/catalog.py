@@ -9,7 +9,7 @@ def technology_partners(request):
     context = {
         "pinterest": connection,
         "pinterest_ad_account_count": connection.ad_accounts.selected().count()
-        if connection is not None and not connection.is_disconnected
+        if connection is not None and connection.is_connected
         else 0,
     }
     return render(request, "partners/technology_partners.html", context)

@@ -43,15 +43,14 @@ def _to_partner_page(workspace_slug: str):
 def pinterest_partner(request):
     """Technology Partners › Pinterest: what it does, prerequisites and the connection."""
     connection = connection_for_workspace(workspace=request.workspace)
-    has_connection = connection is not None and not connection.is_disconnected
+    # The events outlive a disconnect; the rest is shown while connected.
+    connected = connection if connection is not None and connection.is_connected else None
     context = {
         "connection": connection,
-        "has_connection": has_connection,
-        "ad_accounts": ad_accounts_selected(connection=connection)
-        if connection is not None and has_connection
-        else [],
+        "has_connection": connected is not None,
+        "ad_accounts": ad_accounts_selected(connection=connected) if connected else [],
         "events": connection_events(connection=connection) if connection else [],
-        "problem": connection_problem(connection=connection) if has_connection else None,
+        "problem": connection_problem(connection=connected) if connected else None,
     }
     return render(request, "partners/pinterest.html", context)
 

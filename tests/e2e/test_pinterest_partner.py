@@ -1,7 +1,6 @@
 """An admin connects Pinterest in the browser, through the sandbox's consent page."""
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from partners.models import ConnectionStatus, PinterestAdAccount, PinterestConnection
@@ -11,8 +10,7 @@ from partners.pinterest.sandbox import (
     OWNER_AD_ACCOUNT_ID,
     SANDBOX_USER_ID,
 )
-from partners.services import ad_accounts_select, connection_connect, pinterest_call
-from tests.e2e.test_access import log_in
+from partners.services import pinterest_call
 
 CALLBACK = "/partners/pinterest/oauth/callback/"
 
@@ -24,10 +22,6 @@ def pinterest(pinterest_sandbox, live_server, settings):
     return pinterest_sandbox
 
 
-def token_posts(sandbox):
-    return [e for e in sandbox.state.request_log() if e["path"] == "/v5/oauth/token"]
-
-
 def open_pinterest_page(page):
     page.get_by_role("link", name="Technology Partners").click()
     page.get_by_test_id("partner-pinterest").click()
@@ -35,11 +29,11 @@ def open_pinterest_page(page):
 
 
 def test_admin_connects_chooses_two_ad_accounts_and_disconnects_one(
-    page, live_server, admin, workspace, password, pinterest, screenshot
+    page, log_in, admin, workspace, pinterest, screenshot
 ):
     # Pico then skips its transitions, so screenshots show ticked boxes fully drawn.
     page.emulate_media(reduced_motion="reduce")
-    log_in(page, live_server, admin, password)
+    log_in(admin)
     page.get_by_role("link", name="Technology Partners").click()
     expect(page.get_by_test_id("pinterest-status")).to_contain_text("Not connected")
     open_pinterest_page(page)
@@ -53,7 +47,8 @@ def test_admin_connects_chooses_two_ad_accounts_and_disconnects_one(
     expect(page.get_by_test_id("ad-account-choice")).to_have_count(4)
     expect(page.get_by_label("Partner Agency - Reporting")).to_be_disabled()
     expect(page.get_by_test_id("disabled-reason")).to_have_text(
-        "Your role here is Analyst. Audience Sync needs Owner, Admin or Audience manager."
+        "Partner Agency - Reporting can't be synced: your Pinterest role there is Analyst. "
+        "Audience Sync needs Owner, Admin or Audience manager."
     )
     page.get_by_label("Sandbox Brand", exact=True).check()
     page.get_by_label("Partner Agency - Audiences").check()
@@ -85,16 +80,16 @@ def test_admin_connects_chooses_two_ad_accounts_and_disconnects_one(
     connection = PinterestConnection.objects.get()
     assert (connection.workspace, connection.connected_by) == (workspace, admin)
     assert connection.status == ConnectionStatus.ACTIVE
-    assert sorted(PinterestAdAccount.objects.values_list("ad_account_id", "selected")) == [
+    assert sorted((a.ad_account_id, a.selected) for a in PinterestAdAccount.objects.all()) == [
         (OWNER_AD_ACCOUNT_ID, True),
         (AUDIENCE_MANAGER_AD_ACCOUNT_ID, False),
     ]
 
 
 def test_deny_on_pinterest_ends_with_a_clear_message_and_no_connection(
-    page, live_server, admin, password, pinterest, screenshot
+    page, log_in, admin, pinterest, token_posts, screenshot
 ):
-    log_in(page, live_server, admin, password)
+    log_in(admin)
     open_pinterest_page(page)
 
     page.get_by_role("button", name="Connect Pinterest").click()
@@ -106,47 +101,34 @@ def test_deny_on_pinterest_ends_with_a_clear_message_and_no_connection(
     expect(page.get_by_role("button", name="Connect Pinterest")).to_be_visible()
     screenshot(page, "14-pinterest-access-denied")
     assert PinterestConnection.objects.count() == 0
-    assert token_posts(pinterest) == []
+    assert token_posts() == []
 
 
-def test_a_forged_state_stores_nothing(page, live_server, admin, password, pinterest):
-    log_in(page, live_server, admin, password)
+def test_a_forged_state_stores_nothing(
+    page, log_in, live_server, admin, pinterest, oauth_code, token_posts
+):
+    log_in(admin)
     open_pinterest_page(page)
     page.get_by_role("button", name="Connect Pinterest").click()
     expect(page.get_by_role("button", name="Approve")).to_be_visible()
     # Someone else's genuine code, delivered with a state this browser never sent.
-    code = pinterest.state.issue_code(
-        SANDBOX_USER_ID,
-        ["ads:read", "ads:write", "user_accounts:read"],
-        settings.PINTEREST_REDIRECT_URI,
-    )
+    code = oauth_code()
 
     page.goto(f"{live_server.url}{CALLBACK}?code={code}&state=forged")
 
     expect(page.get_by_text("does not match a connection started here")).to_be_visible()
     assert PinterestConnection.objects.count() == 0
-    assert token_posts(pinterest) == []
+    assert token_posts() == []
 
 
 def test_a_revoked_connection_shows_the_banner_until_reconnected(
-    page, live_server, admin, workspace, password, pinterest, screenshot
+    page, log_in, admin, pinterest, connection, screenshot
 ):
-    code = pinterest.state.issue_code(
-        SANDBOX_USER_ID,
-        ["ads:read", "ads:write", "user_accounts:read"],
-        settings.PINTEREST_REDIRECT_URI,
-    )
-    connection = connection_connect(workspace=workspace, code=code, connected_by=admin).connection
-    ad_accounts_select(
-        connection=connection,
-        ad_account_ids=[OWNER_AD_ACCOUNT_ID, AUDIENCE_MANAGER_AD_ACCOUNT_ID],
-        selected_by=admin,
-    )
     pinterest.state.revoke_user_tokens(SANDBOX_USER_ID)
     with pytest.raises(InvalidToken):
         pinterest_call(connection=connection, fn=lambda client: client.get_user_account())
 
-    log_in(page, live_server, admin, password)
+    log_in(admin)
     open_pinterest_page(page)
     banner = page.get_by_test_id("pinterest-invalid-banner")
     expect(banner).to_contain_text("Reconnect Pinterest: the connection is no longer valid.")

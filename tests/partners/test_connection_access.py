@@ -1,15 +1,10 @@
 """Only admins connect and disconnect; marketers read; outsiders do not even see the pages."""
 
 import pytest
-from django.urls import reverse
 
 from partners.models import ConnectionStatus, PinterestAdAccount, PinterestConnection
 from partners.pinterest.sandbox import OWNER_AD_ACCOUNT_ID
-
-
-def url(name, **kwargs):
-    return reverse(f"partners:{name}", kwargs={"workspace": "acme", **kwargs})
-
+from tests.pinterest_fixtures import partner_url
 
 ADMIN_POSTS = [
     ("pinterest_connect", {}),
@@ -25,12 +20,12 @@ EVERY_URL = [
 
 
 def test_a_marketer_sees_the_page_without_connect_and_with_the_reason(as_marketer):
-    response = as_marketer.get(url("pinterest"))
+    response = as_marketer.get(partner_url("pinterest"))
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "Connect Pinterest</button>" not in html
-    assert url("pinterest_connect") not in html
+    assert partner_url("pinterest_connect") not in html
     assert (
         "Only workspace admins can connect Pinterest. Ask an admin of Acme Outdoor to connect it."
         in html
@@ -41,15 +36,15 @@ def test_a_marketer_sees_the_page_without_connect_and_with_the_reason(as_markete
 
 
 def test_a_marketer_sees_the_connection_read_only(as_marketer, connection):
-    html = as_marketer.get(url("pinterest")).content.decode()
+    html = as_marketer.get(partner_url("pinterest")).content.decode()
 
     assert html.count('data-testid="ad-account-row"') == 2
     assert "@sandbox_marketer" in html
     assert "only workspace admins can connect, change or disconnect it" in html
     for admin_only in [
-        url("pinterest_disconnect"),
-        url("pinterest_ad_accounts"),
-        url("pinterest_ad_account_disconnect", ad_account_id=OWNER_AD_ACCOUNT_ID),
+        partner_url("pinterest_disconnect"),
+        partner_url("pinterest_ad_accounts"),
+        partner_url("pinterest_ad_account_disconnect", ad_account_id=OWNER_AD_ACCOUNT_ID),
         "Disconnect",
         "Add ad accounts",
     ]:
@@ -58,7 +53,7 @@ def test_a_marketer_sees_the_connection_read_only(as_marketer, connection):
 
 @pytest.mark.parametrize(("name", "kwargs"), ADMIN_POSTS)
 def test_a_marketer_cannot_connect_choose_or_disconnect(as_marketer, connection, name, kwargs):
-    response = as_marketer.post(url(name, **kwargs), {"ad_account": [OWNER_AD_ACCOUNT_ID]})
+    response = as_marketer.post(partner_url(name, **kwargs), {"ad_account": [OWNER_AD_ACCOUNT_ID]})
 
     assert response.status_code == 403
     connection.refresh_from_db()
@@ -69,13 +64,13 @@ def test_a_marketer_cannot_connect_choose_or_disconnect(as_marketer, connection,
 
 
 def test_a_marketer_cannot_open_the_ad_account_choice(as_marketer, connection):
-    assert as_marketer.get(url("pinterest_ad_accounts")).status_code == 403
+    assert as_marketer.get(partner_url("pinterest_ad_accounts")).status_code == 403
 
 
 @pytest.mark.parametrize(("name", "kwargs"), EVERY_URL)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_an_outsider_gets_404_on_every_partner_url(as_outsider, connection, name, kwargs, method):
-    response = getattr(as_outsider, method)(url(name, **kwargs))
+    response = getattr(as_outsider, method)(partner_url(name, **kwargs))
 
     assert response.status_code == 404
     assert "Acme Outdoor" not in response.content.decode()

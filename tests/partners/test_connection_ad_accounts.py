@@ -3,7 +3,6 @@
 import re
 
 from django.contrib.messages import get_messages
-from django.urls import reverse
 
 from partners.models import ConnectionEvent, EventKind, PinterestAdAccount
 from partners.pinterest.sandbox import (
@@ -14,10 +13,7 @@ from partners.pinterest.sandbox import (
     SANDBOX_USER_ID,
 )
 from partners.pinterest.sandbox.seed import AdAccount as SandboxAdAccount
-
-
-def url(name, **kwargs):
-    return reverse(f"partners:{name}", kwargs={"workspace": "acme", **kwargs})
+from tests.pinterest_fixtures import partner_url
 
 
 def checkboxes(html):
@@ -40,7 +36,7 @@ def test_the_choice_shows_every_page_of_accounts_and_greys_out_those_that_cannot
             )
     connect_pinterest(workspace=workspace, user=admin)
 
-    response = as_admin.get(url("pinterest_ad_accounts"))
+    response = as_admin.get(partner_url("pinterest_ad_accounts"))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -48,9 +44,10 @@ def test_the_choice_shows_every_page_of_accounts_and_greys_out_those_that_cannot
     assert len(boxes) == 304
     assert [b for b in boxes if b[2]] == [(ANALYST_AD_ACCOUNT_ID, False, True)]
     assert not any(checked for _, checked, _ in boxes)
-    assert (
-        "Your role here is Analyst. Audience Sync needs Owner, Admin or Audience manager." in html
-    )
+    assert re.findall(r'data-testid="disabled-reason">([^<]*)<', html) == [
+        "Partner Agency - Reporting can&#x27;t be synced: your Pinterest role there is Analyst. "
+        "Audience Sync needs Owner, Admin or Audience manager."
+    ]
     assert "Pinterest shows 304 ad accounts to this login; 303 can be synced." in html
     listings = [e for e in pinterest_sandbox.state.request_log() if e["path"] == "/v5/ad_accounts"]
     assert [e["query"].get("bookmark") is not None for e in listings] == [False, True]
@@ -62,12 +59,12 @@ def test_choosing_two_accounts_lists_them_on_the_partner_page(
     connection = connect_pinterest(workspace=workspace, user=admin)
 
     response = as_admin.post(
-        url("pinterest_ad_accounts"),
+        partner_url("pinterest_ad_accounts"),
         {"ad_account": [OWNER_AD_ACCOUNT_ID, AUDIENCE_MANAGER_AD_ACCOUNT_ID]},
     )
 
     assert response.status_code == 302
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Syncing 2 ad accounts: Partner Agency - Audiences, Sandbox Brand."
     ]
@@ -95,7 +92,7 @@ def test_choosing_two_accounts_lists_them_on_the_partner_page(
         f"Partner Agency - Audiences ({AUDIENCE_MANAGER_AD_ACCOUNT_ID})",
     )
 
-    page = as_admin.get(url("pinterest")).content.decode()
+    page = as_admin.get(partner_url("pinterest")).content.decode()
     assert page.count('data-testid="ad-account-row"') == 2
     for text in [
         "@sandbox_marketer",
@@ -113,14 +110,15 @@ def test_choosing_two_accounts_lists_them_on_the_partner_page(
 
 
 def test_the_choice_can_change_later_and_shows_what_is_synced(as_admin, admin, connection):
-    html = as_admin.get(url("pinterest_ad_accounts")).content.decode()
+    html = as_admin.get(partner_url("pinterest_ad_accounts")).content.decode()
     assert [(v, c) for v, c, _ in checkboxes(html) if c] == [
         (AUDIENCE_MANAGER_AD_ACCOUNT_ID, True),
         (OWNER_AD_ACCOUNT_ID, True),
     ]
 
     as_admin.post(
-        url("pinterest_ad_accounts"), {"ad_account": [OWNER_AD_ACCOUNT_ID, BIG_AD_ACCOUNT_ID]}
+        partner_url("pinterest_ad_accounts"),
+        {"ad_account": [OWNER_AD_ACCOUNT_ID, BIG_AD_ACCOUNT_ID]},
     )
 
     assert sorted(connection.ad_accounts.selected().values_list("ad_account_id", flat=True)) == [
@@ -142,12 +140,14 @@ def test_an_account_without_an_audience_role_is_refused_even_if_posted(
     connect_pinterest(workspace=workspace, user=admin)
 
     response = as_admin.post(
-        url("pinterest_ad_accounts"), {"ad_account": [OWNER_AD_ACCOUNT_ID, ANALYST_AD_ACCOUNT_ID]}
+        partner_url("pinterest_ad_accounts"),
+        {"ad_account": [OWNER_AD_ACCOUNT_ID, ANALYST_AD_ACCOUNT_ID]},
     )
 
     assert response.status_code == 400
     assert response.context["error"] == (
-        "Partner Agency - Reporting can't be synced: your role there is Analyst."
+        "Partner Agency - Reporting can't be synced: your Pinterest role there is Analyst. "
+        "Audience Sync needs Owner, Admin or Audience manager."
     )
     # The boxes stay as the admin left them.
     assert (OWNER_AD_ACCOUNT_ID, True, False) in checkboxes(response.content.decode())
@@ -160,7 +160,7 @@ def test_an_account_pinterest_does_not_show_is_refused(
 ):
     connect_pinterest(workspace=workspace, user=admin)
 
-    response = as_admin.post(url("pinterest_ad_accounts"), {"ad_account": ["123456789"]})
+    response = as_admin.post(partner_url("pinterest_ad_accounts"), {"ad_account": ["123456789"]})
 
     assert response.status_code == 400
     assert response.context["error"] == (
@@ -172,7 +172,7 @@ def test_an_account_pinterest_does_not_show_is_refused(
 def test_choosing_nothing_is_refused(as_admin, admin, workspace, connect_pinterest):
     connect_pinterest(workspace=workspace, user=admin)
 
-    response = as_admin.post(url("pinterest_ad_accounts"), {})
+    response = as_admin.post(partner_url("pinterest_ad_accounts"), {})
 
     assert response.status_code == 400
     assert response.context["error"] == "Choose at least one ad account to sync."
@@ -180,10 +180,10 @@ def test_choosing_nothing_is_refused(as_admin, admin, workspace, connect_pintere
 
 def test_disconnecting_one_account_keeps_its_row_and_the_others(as_admin, admin, connection):
     response = as_admin.post(
-        url("pinterest_ad_account_disconnect", ad_account_id=AUDIENCE_MANAGER_AD_ACCOUNT_ID)
+        partner_url("pinterest_ad_account_disconnect", ad_account_id=AUDIENCE_MANAGER_AD_ACCOUNT_ID)
     )
 
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Partner Agency - Audiences is disconnected: nothing more is synced into it."
     ]
@@ -197,23 +197,23 @@ def test_disconnecting_one_account_keeps_its_row_and_the_others(as_admin, admin,
         admin,
         f"Removed Partner Agency - Audiences ({AUDIENCE_MANAGER_AD_ACCOUNT_ID})",
     )
-    page = as_admin.get(url("pinterest")).content.decode()
+    page = as_admin.get(partner_url("pinterest")).content.decode()
     assert page.count('data-testid="ad-account-row"') == 1
     # Disconnecting it again is a 404: it is no longer connected.
     again = as_admin.post(
-        url("pinterest_ad_account_disconnect", ad_account_id=AUDIENCE_MANAGER_AD_ACCOUNT_ID)
+        partner_url("pinterest_ad_account_disconnect", ad_account_id=AUDIENCE_MANAGER_AD_ACCOUNT_ID)
     )
     assert again.status_code == 404
 
 
 def test_the_choice_needs_a_connection(as_admin):
-    response = as_admin.get(url("pinterest_ad_accounts"))
+    response = as_admin.get(partner_url("pinterest_ad_accounts"))
 
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
 
 
 def test_technology_partners_shows_the_pinterest_status(as_admin, connection):
-    html = as_admin.get(url("technology_partners")).content.decode()
+    html = as_admin.get(partner_url("technology_partners")).content.decode()
 
     assert 'href="/w/acme/partners/pinterest/"' in html
     assert "Connected" in html
@@ -221,7 +221,7 @@ def test_technology_partners_shows_the_pinterest_status(as_admin, connection):
 
 
 def test_technology_partners_before_connecting(as_admin):
-    html = as_admin.get(url("technology_partners")).content.decode()
+    html = as_admin.get(partner_url("technology_partners")).content.decode()
 
     assert "Not connected" in html
     assert 'href="/w/acme/partners/pinterest/"' in html

@@ -1,18 +1,16 @@
 """Disconnecting: history stays, tokens go, and nothing more is sent through the connection."""
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
-from django.urls import reverse
 
 from partners.exceptions import ConnectionUnusable
 from partners.models import ConnectionStatus, EventKind, PinterestAdAccount, PinterestConnection
 from partners.pinterest.sandbox import OWNER_AD_ACCOUNT_ID
 from partners.selectors import connection_for_workspace, connection_problem, connection_usable
 from partners.services import pinterest_call
-
-
-def url(name):
-    return reverse(f"partners:{name}", kwargs={"workspace": "acme"})
+from tests.pinterest_fixtures import partner_url
 
 
 def test_disconnecting_keeps_history_wipes_tokens_and_stops_sending(
@@ -21,9 +19,9 @@ def test_disconnecting_keeps_history_wipes_tokens_and_stops_sending(
     assert connection_usable(connection=connection) is True
     before = len(pinterest_sandbox.state.request_log())
 
-    response = as_admin.post(url("pinterest_disconnect"))
+    response = as_admin.post(partner_url("pinterest_disconnect"))
 
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Pinterest is disconnected. Nothing more is synced; the history stays below."
     ]
@@ -45,19 +43,23 @@ def test_disconnecting_keeps_history_wipes_tokens_and_stops_sending(
         pinterest_call(connection=connection, fn=lambda client: client.get_user_account())
     assert len(pinterest_sandbox.state.request_log()) == before
 
-    html = as_admin.get(url("pinterest")).content.decode()
+    html = as_admin.get(partner_url("pinterest")).content.decode()
     assert "Connect Pinterest</button>" in html
     assert 'data-testid="ad-account-row"' not in html
     # The activity stays.
-    assert "Disconnected" in html
-    assert "Ad accounts changed" in html
-    assert "Not connected" in as_admin.get(url("technology_partners")).content.decode()
+    (activity,) = re.findall(r'data-testid="connection-events">(.*?)</ol>', html, re.DOTALL)
+    assert re.findall(r"<strong>([^<]*)</strong>", activity) == [
+        "Disconnected",
+        "Ad accounts changed",
+        "Connected",
+    ]
+    assert "Not connected" in as_admin.get(partner_url("technology_partners")).content.decode()
 
 
 def test_connecting_again_after_a_disconnect_reuses_the_row_and_asks_for_accounts(
     as_admin, admin, connection, connect_pinterest
 ):
-    as_admin.post(url("pinterest_disconnect"))
+    as_admin.post(partner_url("pinterest_disconnect"))
 
     again = connect_pinterest(workspace=connection.workspace, user=admin)
 
@@ -70,20 +72,17 @@ def test_connecting_again_after_a_disconnect_reuses_the_row_and_asks_for_account
 
 def test_a_worker_holding_an_old_copy_stops_at_the_disconnect(admin, connection, as_admin):
     held = PinterestConnection.objects.get(pk=connection.pk)
-    as_admin.post(url("pinterest_disconnect"))
+    as_admin.post(partner_url("pinterest_disconnect"))
 
     with pytest.raises(ConnectionUnusable, match="not connected"):
         pinterest_call(connection=held, fn=lambda client: client.list_ad_accounts())
 
 
 def test_disconnecting_nothing_is_a_404(as_admin):
-    assert as_admin.post(url("pinterest_disconnect")).status_code == 404
+    assert as_admin.post(partner_url("pinterest_disconnect")).status_code == 404
     assert (
         as_admin.post(
-            reverse(
-                "partners:pinterest_ad_account_disconnect",
-                kwargs={"workspace": "acme", "ad_account_id": OWNER_AD_ACCOUNT_ID},
-            )
+            partner_url("pinterest_ad_account_disconnect", ad_account_id=OWNER_AD_ACCOUNT_ID)
         ).status_code
         == 404
     )

@@ -1,13 +1,9 @@
 """A token Pinterest stops accepting: one refresh tries to cure it, else the connection is
 marked invalid (banner, audit, no more sending) until an admin reconnects it in place."""
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
-import requests
 from django.contrib.messages import get_messages
 from django.test import override_settings
-from django.urls import reverse
 
 from partners.exceptions import ConnectionUnusable
 from partners.models import ConnectionStatus, EventKind, PinterestConnection
@@ -24,10 +20,7 @@ from partners.selectors import (
     connection_usable,
 )
 from partners.services import pinterest_call
-
-
-def url(name):
-    return reverse(f"partners:{name}", kwargs={"workspace": "acme"})
+from tests.pinterest_fixtures import consent, partner_url, start_connect
 
 
 def who_am_i(client):
@@ -36,16 +29,6 @@ def who_am_i(client):
 
 def v5_calls(sandbox):
     return [(e["method"], e["path"], e["status"]) for e in sandbox.state.request_log()]
-
-
-def reconnect(client, sandbox):
-    """An admin presses Reconnect Pinterest and approves on the sandbox's consent page."""
-    started = client.post(url("pinterest_connect"))
-    query = {k: v[0] for k, v in parse_qs(urlsplit(started["Location"]).query).items()}
-    answer = requests.post(
-        sandbox.oauth_url, data={**query, "decision": "approve"}, allow_redirects=False, timeout=10
-    )
-    return client.get(answer.headers["Location"])
 
 
 def test_a_revoked_grant_marks_the_connection_invalid_on_the_next_call(
@@ -93,7 +76,7 @@ def test_the_partner_page_shows_the_red_banner_with_time_and_message(
         pinterest_call(connection=connection, fn=who_am_i)
     connection.refresh_from_db()
 
-    html = as_admin.get(url("pinterest")).content.decode()
+    html = as_admin.get(partner_url("pinterest")).content.decode()
 
     assert 'data-testid="pinterest-invalid-banner"' in html
     assert "Reconnect Pinterest: the connection is no longer valid." in html
@@ -102,10 +85,10 @@ def test_the_partner_page_shows_the_red_banner_with_time_and_message(
     assert connection.last_error_request_id in html
     assert "Reconnect Pinterest</button>" in html
     # Marketers see the banner too, and whom to ask.
-    marketer_html = as_marketer.get(url("pinterest")).content.decode()
+    marketer_html = as_marketer.get(partner_url("pinterest")).content.decode()
     assert 'data-testid="pinterest-invalid-banner"' in marketer_html
     assert "Ask a workspace admin to reconnect Pinterest." in marketer_html
-    assert "Needs reconnecting" in as_admin.get(url("technology_partners")).content.decode()
+    assert "Needs reconnecting" in as_admin.get(partner_url("technology_partners")).content.decode()
 
 
 def test_the_ad_account_choice_of_a_revoked_connection_sends_back_to_the_banner(
@@ -113,9 +96,9 @@ def test_the_ad_account_choice_of_a_revoked_connection_sends_back_to_the_banner(
 ):
     pinterest_sandbox.state.revoke_user_tokens(SANDBOX_USER_ID)
 
-    response = as_admin.get(url("pinterest_ad_accounts"), follow=True)
+    response = as_admin.get(partner_url("pinterest_ad_accounts"), follow=True)
 
-    assert response.redirect_chain == [(url("pinterest"), 302)]
+    assert response.redirect_chain == [(partner_url("pinterest"), 302)]
     assert 'data-testid="pinterest-invalid-banner"' in response.content.decode()
     assert PinterestConnection.objects.get().status == ConnectionStatus.INVALID
 
@@ -128,9 +111,10 @@ def test_reconnecting_restores_the_same_connection_and_ad_accounts(
         pinterest_call(connection=connection, fn=who_am_i)
     selected_before = list(connection.ad_accounts.selected().values_list("pk", flat=True))
 
-    response = reconnect(as_admin, pinterest_sandbox)
+    # Reconnect Pinterest, then Approve on Pinterest's consent page.
+    response = as_admin.get(consent(pinterest_sandbox, start_connect(as_admin)))
 
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Pinterest is reconnected as @sandbox_marketer. Audience Sync carries on with the same "
         "2 ad accounts."
@@ -151,7 +135,7 @@ def test_reconnecting_restores_the_same_connection_and_ad_accounts(
     ]
     assert ad_account_problem(connection=restored, ad_account_id=OWNER_AD_ACCOUNT_ID) is None
     assert pinterest_call(connection=restored, fn=who_am_i) == "sandbox_marketer"
-    html = as_admin.get(url("pinterest")).content.decode()
+    html = as_admin.get(partner_url("pinterest")).content.decode()
     assert "pinterest-invalid-banner" not in html
 
 
@@ -195,7 +179,7 @@ def test_a_grant_without_every_scope_is_not_usable(as_admin, admin, workspace, c
     assert connection_problem(connection=connection) == (
         "Pinterest did not grant ads:write; reconnect Pinterest and allow every permission."
     )
-    response = as_admin.get(url("pinterest_ad_accounts"), follow=True)
+    response = as_admin.get(partner_url("pinterest_ad_accounts"), follow=True)
     assert 'data-testid="pinterest-problem-banner"' in response.content.decode()
 
 

@@ -3,10 +3,8 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.urls import reverse
 
 from canvas.models import Membership, Role
 from partners.models import ConnectionEvent, ConnectionStatus, EventKind, PinterestConnection
@@ -17,39 +15,19 @@ from partners.pinterest.sandbox import (
     OWNER_AD_ACCOUNT_ID,
     SANDBOX_USER_ID,
 )
+from tests.pinterest_fixtures import consent, partner_url, query_of, start_connect
 
 CALLBACK = "/partners/pinterest/oauth/callback/"
-
-
-def url(name, **kwargs):
-    return reverse(f"partners:{name}", kwargs={"workspace": "acme", **kwargs})
 
 
 def messages_of(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def start(client):
-    """Press Connect Pinterest; return the consent page URL's query."""
-    response = client.post(url("pinterest_connect"))
-    assert response.status_code == 302
-    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
-
-
-def consent(sandbox, query, *, decision, user_id=SANDBOX_USER_ID):
-    """Click Approve or Deny on the sandbox's consent page; return where it sends the browser."""
-    form = {**query, "decision": decision, "user_id": user_id}
-    answer = requests.post(sandbox.oauth_url, data=form, allow_redirects=False, timeout=10)
-    assert answer.status_code == 302
-    location = answer.headers["Location"]
-    assert location.startswith(settings.PINTEREST_REDIRECT_URI + "?")
-    return location
-
-
 def test_connect_sends_the_admin_to_pinterest_with_the_scopes_and_a_state(
     as_admin, pinterest_sandbox
 ):
-    response = as_admin.post(url("pinterest_connect"))
+    response = as_admin.post(partner_url("pinterest_connect"))
 
     location = urlsplit(response["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == pinterest_sandbox.oauth_url
@@ -65,12 +43,12 @@ def test_connect_sends_the_admin_to_pinterest_with_the_scopes_and_a_state(
 def test_approving_stores_the_connection_and_leads_to_the_ad_account_choice(
     as_admin, admin, workspace, pinterest_sandbox, token_posts
 ):
-    callback = consent(pinterest_sandbox, start(as_admin), decision="approve")
+    callback = consent(pinterest_sandbox, start_connect(as_admin))
 
     response = as_admin.get(callback)
 
     assert response.status_code == 302
-    assert response["Location"] == url("pinterest_ad_accounts")
+    assert response["Location"] == partner_url("pinterest_ad_accounts")
     assert messages_of(response) == [
         "Connected as @sandbox_marketer. Now choose the ad accounts to sync."
     ]
@@ -95,13 +73,13 @@ def test_approving_stores_the_connection_and_leads_to_the_ad_account_choice(
 
 
 def test_a_forged_state_stores_nothing_and_spends_no_code(as_admin, pinterest_sandbox, token_posts):
-    callback = consent(pinterest_sandbox, start(as_admin), decision="approve")
+    callback = consent(pinterest_sandbox, start_connect(as_admin))
     forged = callback.replace("state=", "state=forged")
 
     response = as_admin.get(forged)
 
     assert response.status_code == 302
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
     assert messages_of(response) == [
         "This answer from Pinterest does not match a connection started here, so nothing was "
         "connected. Use Connect Pinterest to try again."
@@ -110,16 +88,16 @@ def test_a_forged_state_stores_nothing_and_spends_no_code(as_admin, pinterest_sa
     assert ConnectionEvent.objects.count() == 0
     assert token_posts() == []
     # The flow is spent: replaying the genuine answer afterwards is refused too.
-    assert as_admin.get(callback)["Location"] == url("pinterest")
+    assert as_admin.get(callback)["Location"] == partner_url("pinterest")
     assert PinterestConnection.objects.count() == 0
 
 
 def test_an_answer_without_a_started_flow_stores_nothing(as_admin, oauth_code, token_posts):
-    as_admin.get(url("pinterest"))  # the workspace the admin was last in
+    as_admin.get(partner_url("pinterest"))  # the workspace the admin was last in
 
     response = as_admin.get(CALLBACK, {"code": oauth_code(), "state": "whatever"})
 
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
     assert "does not match a connection started here" in messages_of(response)[0]
     assert PinterestConnection.objects.count() == 0
     assert token_posts() == []
@@ -128,12 +106,12 @@ def test_an_answer_without_a_started_flow_stores_nothing(as_admin, oauth_code, t
 def test_deny_on_pinterest_ends_with_a_friendly_message_and_no_connection(
     as_admin, pinterest_sandbox, token_posts
 ):
-    callback = consent(pinterest_sandbox, start(as_admin), decision="deny")
+    callback = consent(pinterest_sandbox, start_connect(as_admin), decision="deny")
     assert "error=access_denied" in callback
 
     response = as_admin.get(callback, follow=True)
 
-    assert response.redirect_chain == [(url("pinterest"), 302)]
+    assert response.redirect_chain == [(partner_url("pinterest"), 302)]
     assert (
         "Pinterest access was not allowed, so nothing was connected. Connect Pinterest again "
         "whenever you are ready."
@@ -143,11 +121,11 @@ def test_deny_on_pinterest_ends_with_a_friendly_message_and_no_connection(
 
 
 def test_a_code_pinterest_refuses_becomes_a_message(as_admin, pinterest_sandbox):
-    query = start(as_admin)
+    query = query_of(start_connect(as_admin))
 
     response = as_admin.get(CALLBACK, {"code": "not-a-real-code", "state": query["state"]})
 
-    assert response["Location"] == url("pinterest")
+    assert response["Location"] == partner_url("pinterest")
     assert messages_of(response) == [
         "Pinterest refused the connection: The authorization grant is invalid Nothing was "
         "connected."
@@ -158,7 +136,7 @@ def test_a_code_pinterest_refuses_becomes_a_message(as_admin, pinterest_sandbox)
 def test_an_admin_demoted_before_the_answer_cannot_finish_connecting(
     as_admin, admin, workspace, pinterest_sandbox, token_posts
 ):
-    callback = consent(pinterest_sandbox, start(as_admin), decision="approve")
+    callback = consent(pinterest_sandbox, start_connect(as_admin))
     Membership.objects.filter(user=admin, workspace=workspace).update(role=Role.MARKETER)
 
     response = as_admin.get(callback)
@@ -171,13 +149,11 @@ def test_an_admin_demoted_before_the_answer_cannot_finish_connecting(
 def test_connecting_again_as_another_pinterest_user_drops_the_old_accounts_and_asks_again(
     as_admin, admin, connection, pinterest_sandbox
 ):
-    callback = consent(
-        pinterest_sandbox, start(as_admin), decision="approve", user_id=OTHER_USER_ID
-    )
+    callback = consent(pinterest_sandbox, start_connect(as_admin), user_id=OTHER_USER_ID)
 
     response = as_admin.get(callback)
 
-    assert response["Location"] == url("pinterest_ad_accounts")
+    assert response["Location"] == partner_url("pinterest_ad_accounts")
     assert messages_of(response) == [
         "Connected as @sandbox_outsider. Now choose the ad accounts to sync."
     ]
@@ -200,15 +176,20 @@ def test_connecting_again_as_another_pinterest_user_drops_the_old_accounts_and_a
         "As @sandbox_outsider (was @sandbox_marketer). Removed Partner Agency - Audiences "
         f"({AUDIENCE_MANAGER_AD_ACCOUNT_ID}), Sandbox Brand ({OWNER_AD_ACCOUNT_ID})",
     )
-    assert 'data-testid="ad-account-row"' not in as_admin.get(url("pinterest")).content.decode()
+    assert (
+        'data-testid="ad-account-row"'
+        not in as_admin.get(partner_url("pinterest")).content.decode()
+    )
     # The choice offers what the new user sees, nothing ticked in advance.
-    choices = as_admin.get(url("pinterest_ad_accounts")).context["choices"]
+    choices = as_admin.get(partner_url("pinterest_ad_accounts")).context["choices"]
     assert [(c.account.id, c.selected) for c in choices] == [
         (AUDIENCE_MANAGER_AD_ACCOUNT_ID, False),
         (ANALYST_AD_ACCOUNT_ID, False),
     ]
 
-    as_admin.post(url("pinterest_ad_accounts"), {"ad_account": [AUDIENCE_MANAGER_AD_ACCOUNT_ID]})
+    as_admin.post(
+        partner_url("pinterest_ad_accounts"), {"ad_account": [AUDIENCE_MANAGER_AD_ACCOUNT_ID]}
+    )
 
     assert [
         (row.ad_account_id, row.permissions)
@@ -218,7 +199,7 @@ def test_connecting_again_as_another_pinterest_user_drops_the_old_accounts_and_a
 
 @pytest.mark.parametrize("error", ["server_error", ""])
 def test_other_answers_without_a_code_say_pinterest_did_not_connect(as_admin, error):
-    query = start(as_admin)
+    query = query_of(start_connect(as_admin))
 
     response = as_admin.get(CALLBACK, {"error": error, "state": query["state"]})
 

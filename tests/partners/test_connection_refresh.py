@@ -11,7 +11,6 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection as db_connection
-from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -22,6 +21,7 @@ from partners.pinterest import InvalidToken, PinterestClient, PinterestTimeout, 
 from partners.pinterest.sandbox import SANDBOX_USER_ID
 from partners.services import connection_disconnect, connection_refresh
 from partners.tasks import pinterest_tokens_refresh_task
+from tests.pinterest_fixtures import WAIT_SECONDS, SleepGate, partner_url
 
 
 def travel(days):
@@ -99,7 +99,7 @@ def test_the_page_shows_when_the_token_was_refreshed_and_when_it_expires(
     with travel(days=24):
         pinterest_tokens_refresh_task()
         as_admin.force_login(admin)  # the session cookie would have expired by then
-        html = as_admin.get(reverse("partners:pinterest", kwargs={"workspace": "acme"})).content
+        html = as_admin.get(partner_url("pinterest")).content
         connection.refresh_from_db()
 
     html = html.decode()
@@ -141,12 +141,13 @@ def test_a_refresh_pinterest_fails_to_answer_keeps_the_tokens_and_tries_again(
     assert [e["status"] for e in token_posts()][-2:] == [503, 200]
 
 
-def test_a_refresh_pinterest_leaves_hanging_gives_up_after_5_seconds_and_keeps_the_tokens(
+def test_a_refresh_pinterest_leaves_hanging_gives_up_after_the_refresh_timeout(
     connection, pinterest_sandbox, settings
 ):
     # The refresh holds the row lock (on SQLite, the database's write lock) across the
     # call, so it must not wait as long as ordinary calls may.
     settings.PINTEREST_TIMEOUT_SECONDS = 30
+    settings.PINTEREST_REFRESH_TIMEOUT_SECONDS = 0.2
     refresh_token = connection.refresh_token()
     version = connection.token_version
     pinterest_sandbox.state.set_faults(hang_next=1, hang_seconds=60)
@@ -154,7 +155,7 @@ def test_a_refresh_pinterest_leaves_hanging_gives_up_after_5_seconds_and_keeps_t
     with pytest.raises(PinterestTimeout) as caught:
         connection_refresh(connection=connection)
 
-    message = "Pinterest did not answer POST /oauth/token within 5 s."
+    message = "Pinterest did not answer POST /oauth/token within 0.2 s."
     assert caught.value.message == message
     connection.refresh_from_db()
     assert (
@@ -180,34 +181,46 @@ def test_a_refresh_that_lost_the_race_uses_the_winners_tokens(connection, token_
     assert stale.access_token() == connection.access_token()
 
 
+def _hold_refreshes_at_pinterest(sandbox):
+    """Hold every call the sandbox gets until the gate opens (a 1 ms latency, gated)."""
+    gate = SleepGate()
+    sandbox.state.sleep = gate
+    sandbox.state.set_faults(latency_ms=1)
+    return gate
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_refreshes_make_one_refresh_at_pinterest(
     workspace, admin, connect_pinterest, pinterest_sandbox, token_posts
 ):
     connection = connect_pinterest(workspace=workspace, user=admin)
     exchanges = len(token_posts())
-    # Latency keeps the first refresh in flight while the second one arrives.
-    pinterest_sandbox.state.set_faults(latency_ms=200)
-    barrier = threading.Barrier(2)
-    outcomes = []
+    # Both workers read the connection before either refreshes.
+    copies = {name: PinterestConnection.objects.get(pk=connection.pk) for name in ("1st", "2nd")}
+    gate = _hold_refreshes_at_pinterest(pinterest_sandbox)
+    second_started = threading.Event()
+    outcomes = {}
 
-    def attempt():
+    def attempt(name):
         try:
-            mine = PinterestConnection.objects.get(pk=connection.pk)
-            barrier.wait()
-            outcomes.append(connection_refresh(connection=mine))
+            if name == "2nd":
+                second_started.set()
+            outcomes[name] = connection_refresh(connection=copies[name])
         except Exception as error:  # reported by the assertion below
-            outcomes.append(error)
+            outcomes[name] = error
         finally:
             db_connection.close()
 
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    first, second = (threading.Thread(target=attempt, args=(name,)) for name in copies)
+    first.start()
+    gate.wait_for_call()  # the first refresh is at Pinterest, holding the locks
+    second.start()
+    assert second_started.wait(WAIT_SECONDS)
+    gate.open()
+    first.join()
+    second.join()
 
-    assert sorted(outcomes, key=str) == [False, True]
+    assert outcomes == {"1st": True, "2nd": False}
     assert len(token_posts()) == exchanges + 1
     connection.refresh_from_db()
     assert connection.token_version == 2
@@ -225,38 +238,35 @@ from partners.services import connection_refresh
 mine = PinterestConnection.objects.get(pk={pk})
 print("ready", flush=True)
 sys.stdin.readline()
+print("started", flush=True)
 print("refreshed" if connection_refresh(connection=mine) else "not refreshed", flush=True)
 """
 
 
 def _database_env():
-    """Environment that points another process at this test's database (None: cannot)."""
+    """Environment that points another process at this test's database."""
     settings_dict = db_connection.settings_dict
-    if db_connection.vendor == "sqlite":
-        name = str(settings_dict["NAME"])
-        if "memory" in name:
-            return None
-        return {"SQLITE_PATH": name, "DATABASE_URL": ""}
     if db_connection.vendor == "postgresql":
         user = settings_dict["USER"]
         password = f":{settings_dict['PASSWORD']}" if settings_dict["PASSWORD"] else ""
         host = f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
         return {"DATABASE_URL": f"postgres://{user}{password}@{host}/{settings_dict['NAME']}"}
-    return None
+    name = str(settings_dict["NAME"])
+    # tests/conftest.py keeps the SQLite test database in a file another process can open.
+    assert db_connection.vendor == "sqlite", db_connection.vendor
+    assert "memory" not in name, name
+    return {"SQLITE_PATH": name, "DATABASE_URL": ""}
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_refreshing_at_once_make_one_refresh_at_pinterest(
     workspace, admin, connect_pinterest, pinterest_sandbox, token_posts
 ):
-    database_env = _database_env()
-    if database_env is None:
-        pytest.skip("the test database is in memory: another process cannot share it")
     connection = connect_pinterest(workspace=workspace, user=admin)
     exchanges = len(token_posts())
     env = {
         **os.environ,
-        **database_env,
+        **_database_env(),
         "PINTEREST_API_BASE_URL": pinterest_sandbox.api_base_url,
         "PINTEREST_OAUTH_URL": pinterest_sandbox.oauth_url,
         "LOG_LEVEL": "ERROR",
@@ -277,19 +287,33 @@ def test_two_processes_refreshing_at_once_make_one_refresh_at_pinterest(
         stdout=subprocess.PIPE,
         text=True,
     )
+    outcome = {}
+
+    def refresh_here():
+        try:
+            outcome["here"] = connection_refresh(connection=connection)
+        except Exception as error:  # reported by the assertion below
+            outcome["here"] = error
+        finally:
+            db_connection.close()
+
+    here = threading.Thread(target=refresh_here)
     try:
-        assert other.stdout.readline().strip() == "ready"
-        # Latency keeps whichever refresh goes first in flight while the other arrives.
-        pinterest_sandbox.state.set_faults(latency_ms=300)
+        assert other.stdout.readline().strip() == "ready"  # it has read the connection
+        gate = _hold_refreshes_at_pinterest(pinterest_sandbox)
+        here.start()
+        gate.wait_for_call()  # this process's refresh is at Pinterest, holding the row lock
         other.stdin.write("go\n")
         other.stdin.flush()
-        here = connection_refresh(connection=connection)
+        assert other.stdout.readline().strip() == "started"
+        gate.open()
+        here.join()
         there = other.stdout.readline().strip()
     finally:
         other.stdin.close()
         other.wait(timeout=30)
 
-    assert sorted([here, there == "refreshed"]) == [False, True]
+    assert (outcome["here"], there) == (True, "not refreshed")
     assert len(token_posts()) == exchanges + 1
     connection.refresh_from_db()
     assert connection.events.filter(kind=EventKind.REFRESHED).count() == 1

@@ -6,13 +6,17 @@ import logging
 import pytest
 from django.db import connection as db_connection
 from django.test import override_settings
-from django.urls import reverse
 
 from partners import crypto
 from partners.models import PinterestConnection
 from partners.pinterest import InvalidToken
-from partners.pinterest.sandbox import SANDBOX_USER_ID
+from partners.pinterest.sandbox import (
+    AUDIENCE_MANAGER_AD_ACCOUNT_ID,
+    OWNER_AD_ACCOUNT_ID,
+    SANDBOX_USER_ID,
+)
 from partners.services import pinterest_call
+from tests.pinterest_fixtures import partner_url
 
 PREFIXES = ("pina_", "pinr.")
 
@@ -43,7 +47,7 @@ def test_the_token_columns_hold_ciphertext_only(connection):
 
 def test_no_page_shows_a_token(as_admin, connection):
     for name in ["technology_partners", "pinterest", "pinterest_ad_accounts"]:
-        response = as_admin.get(reverse(f"partners:{name}", kwargs={"workspace": "acme"}))
+        response = as_admin.get(partner_url(name))
         assert response.status_code == 200, name
         assert_no_token(response.content.decode(), connection)
 
@@ -67,7 +71,12 @@ def test_the_admin_shows_the_connection_without_its_tokens(client, admin, connec
         assert "token_encrypted" not in html
     change_page = client.get(pages[1]).content.decode()
     assert "sandbox_marketer" in change_page
-    assert "Connected" in change_page  # the audit trail inline
+    # The audit trail inline, with what each event says.
+    assert "As @sandbox_marketer" in change_page
+    assert (
+        f"Added Sandbox Brand ({OWNER_AD_ACCOUNT_ID}), "
+        f"Partner Agency - Audiences ({AUDIENCE_MANAGER_AD_ACCOUNT_ID})"
+    ) in change_page
     # Read-only: nothing can be added or changed there.
     assert client.get("/admin/partners/pinterestconnection/add/").status_code == 403
     assert client.post(pages[1], {"status": "active"}).status_code == 403
@@ -102,7 +111,7 @@ def test_any_string_is_a_key_and_each_encryption_differs():
 
 
 def test_a_disconnect_wipes_the_token_columns(as_admin, connection):
-    as_admin.post(reverse("partners:pinterest_disconnect", kwargs={"workspace": "acme"}))
+    as_admin.post(partner_url("pinterest_disconnect"))
 
     assert PinterestConnection.objects.filter(
         pk=connection.pk, access_token_encrypted="", refresh_token_encrypted=""

@@ -30,12 +30,17 @@ def test_ad_account_problems_name_the_account(workspace, make_pinterest_token):
     PinterestAdAccountFactory(
         connection=connection, ad_account_id="1002", name="Reports", permissions=["ANALYST"]
     )
-    PinterestAdAccountFactory(connection=connection, ad_account_id="1003", selected=False)
+    PinterestAdAccountFactory(
+        connection=connection,
+        ad_account_id="1003",
+        disconnected_at=timezone.now(),
+    )
 
     assert connection_for_workspace(workspace=workspace) == connection
     assert ad_account_problem(connection=connection, ad_account_id="1001") is None
     assert ad_account_problem(connection=connection, ad_account_id="1002") == (
-        "Your Pinterest role on Reports (Analyst) cannot change audiences."
+        "Reports can't be synced: your Pinterest role there is Analyst. "
+        "Audience Sync needs Owner, Admin or Audience manager."
     )
     for unknown in ["1003", "9999"]:
         assert ad_account_problem(connection=connection, ad_account_id=unknown) == (

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .oauth import parse_scopes
 from .seed import SANDBOX_USER_ID
 from .state import ALL_SCOPES, SandboxState
 from .wire import Request, Response
@@ -77,7 +78,7 @@ def _mint_token(state: SandboxState, request: Request) -> dict[str, Any]:
     body = _body(request)
     scopes = body.get("scopes", list(ALL_SCOPES))
     if isinstance(scopes, str):
-        scopes = [s for s in scopes.split(",") if s]
+        scopes = parse_scopes(scopes)
     return state.mint_token(body.get("user_id", SANDBOX_USER_ID), scopes)
 
 

@@ -52,7 +52,7 @@ def handle_authorize(state: SandboxState, request: Request) -> Response:
     user_id = params.get("user_id") or SANDBOX_USER_ID
     if user_id not in state.users:
         return Response.html(400, _page("Cannot authorize", "<p>Unknown sandbox user.</p>"))
-    code = state.issue_code(user_id, _scopes(params["scope"]), params["redirect_uri"])
+    code = state.issue_code(user_id, parse_scopes(params["scope"]), params["redirect_uri"])
     return Response.redirect(_redirect(params, {"code": code}))
 
 
@@ -82,7 +82,8 @@ def token_endpoint(state: SandboxState, request: Request) -> Response:
 _PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state")
 
 
-def _scopes(scope: str) -> list[str]:
+def parse_scopes(scope: str) -> list[str]:
+    """The scopes of a `scope` parameter: Pinterest joins them with commas (spaces tolerated)."""
     return [s for s in scope.replace(" ", ",").split(",") if s]
 
 
@@ -93,7 +94,7 @@ def _invalid_request(state: SandboxState, params: dict[str, str]) -> str | None:
         return "response_type must be code."
     if not params["redirect_uri"].startswith(("http://", "https://")):
         return "redirect_uri must be an http(s) URL."
-    scopes = _scopes(params["scope"])
+    scopes = parse_scopes(params["scope"])
     if not scopes:
         return "no scope requested."
     unknown = [s for s in scopes if s not in SCOPE_DESCRIPTIONS]
@@ -127,7 +128,7 @@ def _consent_page(state: SandboxState, params: dict[str, str]) -> str:
     )
     scopes = "".join(
         f"<li><code>{escape(s)}</code>: {escape(SCOPE_DESCRIPTIONS[s])}</li>"
-        for s in _scopes(params["scope"])
+        for s in parse_scopes(params["scope"])
     )
     users = "".join(
         f'<option value="{escape(user.id)}">{escape(user.username)} '

@@ -19,7 +19,7 @@ from .control import handle_control
 from .oauth import handle_authorize
 from .seed import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from .state import SandboxState
-from .wire import Request, Response
+from .wire import ApiError, Request, Response
 
 # Idle keep-alive connections are closed after this long, so their threads end.
 IDLE_CONNECTION_SECONDS = 120
@@ -40,7 +40,7 @@ def route(state: SandboxState, request: Request) -> Response:
             "<p>API under <code>/v5/</code>, consent page at <code>/oauth/</code>, "
             "control API at <a href='/_sandbox/state'><code>/_sandbox/state</code></a>.</p>",
         )
-    return Response.json(404, {"code": 404, "message": "Not found.", "status": "failure"})
+    return ApiError(404, 404, "Not found.").response()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -68,9 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             # A sandbox bug must show as a 500 (and a traceback), not a dropped connection.
             traceback.print_exc()
-            response = Response.json(
-                500, {"code": 500, "message": "Sandbox internal error.", "status": "failure"}
-            )
+            response = ApiError(500, 500, "Sandbox internal error.").response()
         try:
             self.send_response(response.status)
             for name, value in response.headers.items():

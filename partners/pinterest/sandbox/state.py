@@ -73,10 +73,11 @@ class SandboxState:
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
-        self.clock = clock
-        # How injected latency and hangs wait. None waits for real, and a reset or stop
-        # cuts the wait short; a test may set e.g. `delays.append` to record, not wait.
-        self.sleep = sleep
+        # A test may step `clock`, or set `sleep` to e.g. `delays.append` to record the
+        # waits of injected latency and hangs instead of waiting; a reset restores both.
+        # A `sleep` of None waits for real, and a reset or stop cuts the wait short.
+        self._default_clock = clock
+        self._default_sleep = sleep
         self.lock = threading.RLock()
         self.limiter = RateLimiter(limits)
         self._auto_approve_default = auto_approve
@@ -87,12 +88,13 @@ class SandboxState:
     # Lifecycle
 
     def reset(self) -> None:
-        """Back to the seeded world: tokens, faults, counters and log cleared."""
+        """Back to the seeded world: tokens, faults, counters and log cleared; clock and sleep
+        as the constructor was given them."""
         with self.lock:
             # Wake hung calls of the previous test; they answer 503 without touching state.
-            self.generation += 1
-            self._wakeup.set()
-            self._wakeup = threading.Event()
+            self.interrupt()
+            self.clock = self._default_clock
+            self.sleep = self._default_sleep
             self.users: dict[str, User] = seed_users()
             self.ad_accounts: dict[str, AdAccount] = seed_ad_accounts()
             self.customer_lists: dict[str, CustomerList] = {}
@@ -109,7 +111,7 @@ class SandboxState:
             self._seed_audiences()
 
     def interrupt(self) -> None:
-        """Wake every hung call (used when the server stops)."""
+        """Wake every hung call (on a reset, and when the server stops)."""
         with self.lock:
             self.generation += 1
             self._wakeup.set()

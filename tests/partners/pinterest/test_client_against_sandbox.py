@@ -2,12 +2,12 @@
 every error class, with exact outcomes read back from the sandbox's state."""
 
 import hashlib
-import socket
 import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import time_machine
 
 from partners.pinterest import (
     MAX_RECORDS_PER_REQUEST,
@@ -36,29 +36,14 @@ from partners.pinterest.sandbox import (
     SANDBOX_USER_ID,
     SandboxControl,
 )
+from partners.pinterest.sandbox.state import ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS
+from tests.pinterest_fixtures import SleepGate, consent, free_port, query_of
 
 REDIRECT_URI = "http://127.0.0.1:8000/partners/pinterest/oauth/callback/"
 
 
 def hashed(number: int) -> str:
     return hashlib.sha256(f"customer{number}@example.com".encode()).hexdigest()
-
-
-def authorize(sandbox, *, state="st4te", redirect_uri=REDIRECT_URI):
-    """Follow the consent page's auto-approve redirect; return the callback's query."""
-    sandbox.state.set_auto_approve(True)
-    url = build_authorize_url(state=state, redirect_uri=redirect_uri)
-    answer = requests.get(url, allow_redirects=False, timeout=10)
-    assert answer.status_code == 302
-    location = answer.headers["Location"]
-    assert location.startswith(redirect_uri + "?")
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -80,18 +65,28 @@ def owner_list(pinterest_client):
 
 
 def test_authorization_code_flow_yields_a_working_token_set(pinterest_sandbox):
-    callback = authorize(pinterest_sandbox)
+    now = 1_800_000_000
+    # Auto-approve: the consent page redirects at once, as if the user had clicked Approve.
+    pinterest_sandbox.state.set_auto_approve(True)
+
+    with time_machine.travel(now, tick=False):
+        answer = requests.get(
+            build_authorize_url(state="st4te", redirect_uri=REDIRECT_URI),
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 302
+        assert answer.headers["Location"].startswith(REDIRECT_URI + "?")
+        callback = query_of(answer.headers["Location"])
+        with PinterestClient() as oauth:
+            tokens = oauth.exchange_code(code=callback["code"], redirect_uri=REDIRECT_URI)
+
     assert callback["state"] == "st4te"
-
-    with PinterestClient() as oauth:
-        tokens = oauth.exchange_code(code=callback["code"], redirect_uri=REDIRECT_URI)
-
     assert tokens.access_token.startswith("pina_")
     assert tokens.refresh_token.startswith("pinr.")
     assert tokens.token_type == "bearer"
-    assert tokens.expires_in == 2592000
-    assert tokens.refresh_token_expires_in == 60 * 24 * 3600
-    assert tokens.refresh_token_expires_at is not None
+    assert tokens.access_token_expires_at == now + ACCESS_TOKEN_SECONDS == now + 2592000
+    assert tokens.refresh_token_expires_at == now + REFRESH_TOKEN_SECONDS == now + 60 * 24 * 3600
     assert tokens.scopes == {"ads:read", "ads:write", "user_accounts:read"}
     assert tokens.response_type == "authorization_code"
     with PinterestClient(tokens.access_token) as client:
@@ -106,16 +101,9 @@ def test_consent_page_lists_scopes_and_approve_redirects_with_a_code(pinterest_s
     assert "Pinterest (sandbox)" in page.text
     for scope in ("ads:read", "ads:write", "user_accounts:read"):
         assert scope in page.text
-    form = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-    approved = requests.post(
-        pinterest_sandbox.oauth_url,
-        data={**form, "decision": "approve", "user_id": OTHER_USER_ID},
-        allow_redirects=False,
-        timeout=10,
-    )
+    approved = consent(pinterest_sandbox, url, user_id=OTHER_USER_ID)
 
-    callback = parse_qs(urlsplit(approved.headers["Location"]).query)
-    assert approved.status_code == 302
+    callback = parse_qs(urlsplit(approved).query)
     assert callback["state"] == ["abc"]
     with PinterestClient() as oauth:
         tokens = oauth.exchange_code(code=callback["code"][0], redirect_uri=REDIRECT_URI)
@@ -125,17 +113,10 @@ def test_consent_page_lists_scopes_and_approve_redirects_with_a_code(pinterest_s
 
 def test_deny_redirects_with_access_denied(pinterest_sandbox):
     url = build_authorize_url(state="abc", redirect_uri=REDIRECT_URI)
-    form = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
-    denied = requests.post(
-        pinterest_sandbox.oauth_url,
-        data={**form, "decision": "deny"},
-        allow_redirects=False,
-        timeout=10,
-    )
+    denied = consent(pinterest_sandbox, url, decision="deny")
 
-    assert denied.status_code == 302
-    assert denied.headers["Location"] == f"{REDIRECT_URI}?error=access_denied&state=abc"
+    assert denied == f"{REDIRECT_URI}?error=access_denied&state=abc"
 
 
 @pytest.mark.parametrize(
@@ -148,38 +129,37 @@ def test_deny_redirects_with_access_denied(pinterest_sandbox):
 )
 def test_consent_page_refuses_a_bad_request(pinterest_sandbox, change, problem):
     url = build_authorize_url(state="abc", redirect_uri=REDIRECT_URI)
-    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
-    page = requests.get(pinterest_sandbox.oauth_url, params={**query, **change}, timeout=10)
+    page = requests.get(pinterest_sandbox.oauth_url, params={**query_of(url), **change}, timeout=10)
 
     assert page.status_code == 400
     assert problem in page.text
 
 
-def test_a_code_works_once(pinterest_sandbox):
-    code = authorize(pinterest_sandbox)["code"]
+def test_a_code_works_once(oauth_code):
+    code = oauth_code()
     with PinterestClient() as oauth:
-        oauth.exchange_code(code=code, redirect_uri=REDIRECT_URI)
+        oauth.exchange_code(code=code)
         with pytest.raises(InvalidToken) as caught:
-            oauth.exchange_code(code=code, redirect_uri=REDIRECT_URI)
+            oauth.exchange_code(code=code)
 
     assert (caught.value.status, caught.value.code) == (401, 283)
     assert code not in str(caught.value)
 
 
-def test_a_code_needs_the_same_redirect_uri(pinterest_sandbox):
-    code = authorize(pinterest_sandbox)["code"]
+def test_a_code_needs_the_same_redirect_uri(oauth_code):
+    code = oauth_code()
 
     with PinterestClient() as oauth, pytest.raises(InvalidToken):
         oauth.exchange_code(code=code, redirect_uri="http://127.0.0.1:8000/elsewhere/")
 
 
-def test_wrong_app_secret_is_refused(pinterest_sandbox, settings):
-    code = authorize(pinterest_sandbox)["code"]
+def test_wrong_app_secret_is_refused(oauth_code, settings):
+    code = oauth_code()
     settings.PINTEREST_CLIENT_SECRET = "not-the-secret"
 
     with PinterestClient() as oauth, pytest.raises(InvalidToken) as caught:
-        oauth.exchange_code(code=code, redirect_uri=REDIRECT_URI)
+        oauth.exchange_code(code=code)
 
     assert "not-the-secret" not in str(caught.value)
 
@@ -576,32 +556,6 @@ def test_an_account_of_another_user_is_forbidden(make_pinterest_token):
         client.list_audiences(ad_account_id=OWNER_AD_ACCOUNT_ID)
 
 
-def test_rate_limited_after_seven_writes(pinterest_sandbox, make_pinterest_token, owner_list):
-    customer_list, _ = owner_list
-    # Freeze the sandbox clock so all eight writes fall in one window.
-    frozen = 1_800_000_000.0
-    pinterest_sandbox.state.clock = lambda: frozen
-    token = make_pinterest_token()["access_token"]
-
-    with PinterestClient(token) as client:
-        for n in range(7):
-            client.add_records(
-                ad_account_id=OWNER_AD_ACCOUNT_ID,
-                customer_list_id=customer_list.id,
-                records=[hashed(n)],
-            )
-        with pytest.raises(RateLimited) as caught:
-            client.add_records(
-                ad_account_id=OWNER_AD_ACCOUNT_ID,
-                customer_list_id=customer_list.id,
-                records=[hashed(8)],
-            )
-
-    error = caught.value
-    assert (error.status, error.code, error.transient) == (429, 8, True)
-    assert (error.retry_after_seconds, error.limit, error.remaining) == (1.0, 7, 0)
-
-
 def test_spam_block_is_its_own_permanent_error(pinterest_sandbox, pinterest_client):
     SandboxControl(pinterest_sandbox.url).set_faults(spam_next=1)
 
@@ -609,7 +563,11 @@ def test_spam_block_is_its_own_permanent_error(pinterest_sandbox, pinterest_clie
         pinterest_client.get_user_account()
 
     assert not isinstance(caught.value, RateLimited)
-    assert (caught.value.status, caught.value.is_spam, caught.value.transient) == (429, True, False)
+    assert (type(caught.value), caught.value.status, caught.value.transient) == (
+        SpamRateLimited,
+        429,
+        False,
+    )
     assert pinterest_client.get_user_account().id == SANDBOX_USER_ID
 
 
@@ -649,6 +607,8 @@ def test_hang_past_the_client_timeout_is_a_timeout(pinterest_sandbox, pinterest_
 
 
 def test_a_hung_call_does_not_block_other_calls(pinterest_sandbox, pinterest_access_token):
+    gate = SleepGate()
+    pinterest_sandbox.state.sleep = gate
     pinterest_sandbox.state.set_faults(hang_next=1, hang_seconds=60)
     outcome = {}
 
@@ -661,18 +621,21 @@ def test_a_hung_call_does_not_block_other_calls(pinterest_sandbox, pinterest_acc
 
     hung = threading.Thread(target=hung_call)
     hung.start()
-    # Wait until the hung call has taken the hang (so the next call is not the one hanging).
-    while pinterest_sandbox.state.faults.hang_next:
-        hung.join(0.01)
+    gate.wait_for_call()  # the hang is taken: the next call is not the one hanging
 
     with PinterestClient(pinterest_access_token) as client:
         assert client.get_user_account().id == SANDBOX_USER_ID
     assert hung.is_alive()
 
-    # A reset wakes the hung call: it answers 503 without touching the new state.
+    # A reset while the call hangs: when its wait ends, it answers 503 without touching
+    # the new state.
     pinterest_sandbox.state.reset()
+    gate.open()
     hung.join()
     assert outcome["error"].status == 503
+    assert [(e["path"], e["status"]) for e in pinterest_sandbox.state.request_log()] == [
+        ("/v5/user_account", 503)
+    ]
 
 
 def test_connection_refused_is_a_connection_error(pinterest_access_token):

@@ -6,6 +6,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
 
 from partners.pinterest import (
     BadRequest,
@@ -19,13 +20,14 @@ from partners.pinterest import (
     RecordsRejected,
     ServerError,
     SpamRateLimited,
+    TokenSet,
     UnexpectedResponse,
     build_authorize_url,
 )
 from partners.pinterest.client import USER_AGENT
+from tests.pinterest_fixtures import RECORD
 
 TOKEN = "pina_recording-server-token"
-RECORD = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
 OTHER_RECORD = "a" * 64
 
 AUDIENCE = {
@@ -122,8 +124,9 @@ def test_exchange_code_posts_a_form_with_basic_auth_and_continuous_refresh(
     pinterest_settings, httpserver
 ):
     httpserver.expect_request("/v5/oauth/token", method="POST").respond_with_json(TOKENS)
+    answered_at = 1_705_000_000
 
-    with PinterestClient() as client:
+    with time_machine.travel(answered_at, tick=False), PinterestClient() as client:
         tokens = client.exchange_code(code="the-code")
 
     request = the_request(httpserver)
@@ -138,14 +141,17 @@ def test_exchange_code_posts_a_form_with_basic_auth_and_continuous_refresh(
         "continuous_refresh": ["true"],
     }
     assert request.args.to_dict() == {}
-    assert tokens.access_token == "pina_new-access"
-    assert tokens.refresh_token == "pinr.new-refresh"
-    assert tokens.token_type == "bearer"
-    assert tokens.expires_in == 2592000
-    assert tokens.refresh_token_expires_in == 5184000
-    assert tokens.refresh_token_expires_at == 1705184000
+    assert tokens == TokenSet(
+        access_token="pina_new-access",
+        refresh_token="pinr.new-refresh",
+        token_type="bearer",
+        # expires_in counts from the moment the answer arrived.
+        access_token_expires_at=answered_at + 2592000,
+        refresh_token_expires_at=1705184000,
+        scope="ads:read,ads:write,user_accounts:read",
+        response_type="authorization_code",
+    )
     assert tokens.scopes == {"ads:read", "ads:write", "user_accounts:read"}
-    assert tokens.response_type == "authorization_code"
     # Tokens never show in a repr that could end up in a log line.
     assert "pina_" not in repr(tokens)
     assert "pinr." not in repr(tokens)
@@ -437,7 +443,7 @@ def test_rate_limited_carries_the_wait_and_the_quota_headers(client, httpserver)
 
     error = caught.value
     assert (error.retry_after_seconds, error.limit, error.remaining) == (3.0, 7, 0)
-    assert (error.code, error.transient, error.is_spam) == (8, True, False)
+    assert (type(error), error.code, error.transient) == (RateLimited, 8, True)
 
 
 def test_rate_limited_without_reset_header_leaves_the_wait_to_the_caller(client, httpserver):

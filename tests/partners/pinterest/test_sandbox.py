@@ -2,9 +2,9 @@
 and its control API and management command work out of process."""
 
 import hashlib
-import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,9 @@ from partners.pinterest.sandbox import (
     SandboxControl,
     SandboxControlError,
 )
+from tests.pinterest_fixtures import RECORD, WAIT_SECONDS, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-RECORD = hashlib.sha256(b"test@example.com").hexdigest()
 
 
 @pytest.fixture
@@ -42,12 +42,6 @@ def list_path(pinterest_sandbox):
         OWNER_AD_ACCOUNT_ID, name="Raw", list_type="EMAIL"
     )
     return f"/ad_accounts/{OWNER_AD_ACCOUNT_ID}/customer_lists/{customer_list.id}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -167,6 +161,23 @@ def test_request_log_has_records_counts_and_no_tokens(
     ]
     assert log[0]["user_id"] == SANDBOX_USER_ID
     assert pinterest_access_token not in str(log)
+
+
+def test_a_reset_cuts_a_real_hang_short(pinterest_sandbox):
+    state = pinterest_sandbox.state
+    state.set_faults(hang_next=1, hang_seconds=60)
+    plan, generation, wakeup = state.take_fault(is_write=False)
+    outcome = []
+    waiting = threading.Thread(
+        target=lambda: outcome.append(state.wait(plan.hang_seconds, generation, wakeup))
+    )
+    waiting.start()
+
+    state.reset()
+
+    # Whether the wait had begun or not, it ends at once and reports the reset.
+    waiting.join(WAIT_SECONDS)
+    assert outcome == [False]
 
 
 def test_control_client_mints_revokes_and_reads_lists(pinterest_sandbox):

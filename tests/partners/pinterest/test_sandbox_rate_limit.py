@@ -7,8 +7,8 @@ import requests
 
 from partners.pinterest import PinterestClient, RateLimited
 from partners.pinterest.sandbox import OWNER_AD_ACCOUNT_ID
+from tests.pinterest_fixtures import RECORD
 
-RECORD = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
 START = 1_800_000_000.0  # a whole second: windows are aligned on the clock
 
 
@@ -139,8 +139,14 @@ def test_the_client_reports_the_wait(pinterest_sandbox, clock, token, list_url):
                 records=[RECORD],
             )
 
-    assert (caught.value.code, caught.value.retry_after_seconds) == (8, 1.0)
-    assert (caught.value.limit, caught.value.remaining) == (7, 0)
+    error = caught.value
+    assert (error.status, error.code, error.transient, error.retry_after_seconds) == (
+        429,
+        8,
+        True,
+        1.0,
+    )
+    assert (error.limit, error.remaining) == (7, 0)
 
 
 def test_concurrent_writes_never_exceed_the_budget(clock, token, list_url):
