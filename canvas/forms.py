@@ -1,3 +1,4 @@
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -8,8 +9,22 @@ from canvas.models import EntryType, Role
 from canvas.segments import BUILT_IN
 
 
+def refuse_control_characters(value: str) -> None:
+    """Names are one line of plain text: a line break in one ends up in an email header."""
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise forms.ValidationError(
+            "Remove the control characters (line breaks, tabs, NUL) from this text."
+        )
+
+
+class PlainTextField(forms.CharField):
+    """One line of text without control characters (Django's CharField already refuses NUL)."""
+
+    default_validators = [refuse_control_characters]
+
+
 class WorkspaceForm(forms.Form):
-    name = forms.CharField(
+    name = PlainTextField(
         max_length=100,
         label="Workspace name",
         help_text="Usually your company or brand. You can change it later.",
@@ -30,7 +45,7 @@ class RoleForm(forms.Form):
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(
+    name = PlainTextField(
         max_length=100,
         label="Key name",
         help_text="What uses this key, e.g. “Production backend”.",
@@ -56,14 +71,18 @@ class CustomerImportForm(forms.Form):
 
 
 class CanvasNameForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Canvas name")
+    name = PlainTextField(max_length=200, label="Canvas name")
+
+
+class StepNameForm(forms.Form):
+    step_name = PlainTextField(max_length=200, required=False, label="Component name")
 
 
 class EntryForm(forms.Form):
     entry_type = forms.ChoiceField(
         label="Entry", choices=EntryType.choices, widget=forms.RadioSelect
     )
-    entry_event = forms.CharField(
+    entry_event = PlainTextField(
         label="Custom event",
         max_length=200,
         required=False,

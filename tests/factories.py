@@ -3,6 +3,7 @@
 from datetime import UTC
 
 import factory
+from allauth.account.models import EmailAddress
 
 from canvas.models import Canvas, Customer, Membership, Role, Step, User, Workspace
 from partners.models import PinterestAdAccount, PinterestConnection
@@ -14,11 +15,18 @@ PASSWORD = "correct-horse-battery-staple"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def verified(user, create, extracted, **kwargs):
+        """Factory people confirmed their address (allauth), unless verified=False."""
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
 
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from canvas.forms import FILTER_KINDS, CanvasNameForm, EntryForm, segment_from_post
+from canvas.forms import FILTER_KINDS, CanvasNameForm, EntryForm, StepNameForm, segment_from_post
 from canvas.models import Canvas, Step
 from canvas.segments import OPERATORS, segment_customers, segment_describe, segment_errors
 from canvas.selectors import canvases_with_entered, step_analytics
@@ -216,11 +216,14 @@ def step_editor(request, canvas_id: int, step_id: int):
     if request.method != "POST" or kind is None:
         return _step_response(request, step, _step_card(step))
     form = kind.form(step, data=request.POST)
+    name_form = StepNameForm(request.POST)
+    if not name_form.is_valid():
+        form.add_error(None, name_form.errors["step_name"])
     if form.is_valid():
         try:
             services.step_configure(
                 step=step,
-                name=request.POST.get("step_name", ""),
+                name=name_form.cleaned_data["step_name"],
                 config=kind.config_from_form(form),
             )
         except ValidationError as exc:

@@ -9,8 +9,11 @@ from canvas.forms import InvitationForm, RoleForm
 from canvas.models import Invitation, Role
 from canvas.services.members import (
     INVITATION_SPENT,
+    PENDING_INVITATION_SESSION_KEY,
+    email_is_verified,
     invitation_accept,
     invitation_create,
+    invitation_confirmation_send,
     invitation_revoke,
     membership_change_role,
     membership_remove,
@@ -20,9 +23,12 @@ from canvas.services.members import (
 def _members_page(request, form, status=200):
     workspace = request.workspace
     pending = workspace.invitations.pending()
-    # After an invitation, the page shows its link (?invited=<id>) to copy.
+    # After an invitation, the page shows its link (?invited=<id>) to copy; to admins
+    # only: the link lets its holder join with the invitation's role.
     invited_id = request.GET.get("invited", "")
-    new_invitation = pending.filter(pk=invited_id).first() if invited_id.isdigit() else None
+    new_invitation = None
+    if request.membership.is_admin and invited_id.isascii() and invited_id.isdigit():
+        new_invitation = pending.filter(pk=invited_id).first()
     context = {
         "form": form,
         "memberships": workspace.memberships.select_related("user"),
@@ -101,21 +107,35 @@ def invitation_revoke_view(request, invitation_id: int):
 
 @require_http_methods(["GET", "POST"])
 def invitation_accept_view(request, token: str):
-    """The invitee's landing page: join the workspace with one click."""
+    """The invitee's landing page: confirm the invited address if needed, then join."""
     invitation = get_object_or_404(Invitation.objects.select_related("workspace"), token=token)
     error = None if invitation.is_pending else INVITATION_SPENT
+    unverified = (
+        error is None
+        and request.user.email.lower() == invitation.email.lower()
+        and not email_is_verified(user=request.user, email=invitation.email)
+    )
+    if unverified:
+        # Back here after confirming: allauth sends a confirmed user home, and home
+        # sends them on to the invitation they were opening.
+        request.session[PENDING_INVITATION_SESSION_KEY] = token
     if error is None and request.method == "POST":
+        if request.POST.get("action") == "send_confirmation" and unverified:
+            invitation_confirmation_send(request=request, email=invitation.email)
+            messages.success(request, f"We sent a confirmation link to {invitation.email}.")
+            return redirect(invitation)
         try:
             membership = invitation_accept(invitation=invitation, user=request.user)
         except ValidationError as exc:
             error = exc.messages[0]
         else:
+            request.session.pop(PENDING_INVITATION_SESSION_KEY, None)
             messages.success(request, f"Welcome to {membership.workspace.name}.")
             return redirect(membership.workspace)
     status = 400 if error else 200
     return render(
         request,
         "canvas/invitation_accept.html",
-        {"invitation": invitation, "error": error},
+        {"invitation": invitation, "error": error, "unverified": unverified},
         status=status,
     )

@@ -4,11 +4,16 @@ from django.views.decorators.http import require_http_methods
 
 from canvas.access import LAST_WORKSPACE_SESSION_KEY, admin_required
 from canvas.forms import WorkspaceForm
+from canvas.services.members import PENDING_INVITATION_SESSION_KEY
 from canvas.services.workspaces import workspace_create, workspace_rename
 
 
 def home(request):
-    """Send a marketer to the workspace they last used, or to create their first."""
+    """Send a marketer to the invitation they were opening, the workspace they last used,
+    or to create their first."""
+    token = request.session.get(PENDING_INVITATION_SESSION_KEY)
+    if token:
+        return redirect("canvas:invitation_accept", token=token)
     memberships = request.user.memberships.select_related("workspace")
     last = request.session.get(LAST_WORKSPACE_SESSION_KEY)
     chosen = next((m for m in memberships if m.workspace.slug == last), None)

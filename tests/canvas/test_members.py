@@ -1,5 +1,8 @@
 """Inviting, joining, changing roles and removing members."""
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -147,3 +150,86 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(transactional_db
     errors = run_concurrently(demote(first), demote(second))
     assert [e.messages for e in errors] == [["A workspace needs at least one admin."]]
     assert Membership.objects.filter(workspace=workspace, role=Role.ADMIN).count() == 1
+
+
+# Finding 1 of the outside probe: a marketer read an admin invitation's link from
+# ?invited=<id>, signed up with the invited address (unconfirmed) and became admin.
+def test_marketer_never_sees_an_invitation_link(as_admin, as_marketer, workspace):
+    invite(as_admin, workspace, "boss@example.com", role="admin")
+    invitation = Invitation.objects.get()
+    url = reverse("canvas:members", kwargs={"workspace": workspace.slug})
+    page = as_marketer.get(f"{url}?invited={invitation.pk}").content.decode()
+    assert invitation.token not in page
+    assert "invitation-link" not in page
+
+
+def test_an_unconfirmed_address_cannot_accept_and_is_offered_a_confirmation(
+    as_admin, workspace, client
+):
+    invite(as_admin, workspace, "boss@example.com", role="admin")
+    invitation = Invitation.objects.get()
+    squatter = UserFactory(email="boss@example.com", verified=False)
+    client.force_login(squatter)
+    page = client.get(invitation.get_absolute_url())
+    assert page.status_code == 200
+    assert "Before you join, confirm that boss@example.com is your address" in page.content.decode()
+    response = client.post(invitation.get_absolute_url())
+    assert response.status_code == 400
+    assert "Confirm that boss@example.com is yours before joining" in response.content.decode()
+    assert not Membership.objects.filter(user=squatter).exists()
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+
+
+def test_confirming_the_address_leads_back_to_the_invitation_and_joins(
+    as_admin, workspace, client
+):
+    invite(as_admin, workspace, "dana@example.com", role="admin")
+    invitation = Invitation.objects.get()
+    dana = UserFactory(email="dana@example.com", verified=False)
+    client.force_login(dana)
+    client.get(invitation.get_absolute_url())
+    mail.outbox.clear()
+    client.post(invitation.get_absolute_url(), {"action": "send_confirmation"})
+    assert [m.to for m in mail.outbox] == [["dana@example.com"]]
+    confirm_url = re.search(r"https?://\S+/accounts/confirm-email/\S+", mail.outbox[0].body)[0]
+    confirmed = client.post(urlsplit(confirm_url).path)
+    # allauth sends a confirmed user home; home remembers the invitation being opened.
+    home = client.get(confirmed.url)
+    assert home.url == invitation.get_absolute_url()
+    assert client.post(invitation.get_absolute_url()).url == workspace.get_absolute_url()
+    assert Membership.objects.get(user=dana).role == Role.ADMIN
+    # Once joined, home no longer detours to the invitation.
+    assert client.get("/").url == workspace.get_absolute_url()
+
+
+# Finding 5: a workspace name with a line break made the invitation email raise
+# BadHeaderError after the invitation was committed.
+def test_a_workspace_name_with_control_characters_is_refused(as_admin, workspace):
+    url = reverse("canvas:workspace_settings", kwargs={"workspace": workspace.slug})
+    response = as_admin.post(url, {"name": "Acme\r\nBcc: victim@example.com"})
+    assert response.status_code == 200
+    assert "control characters" in response.content.decode()
+    workspace.refresh_from_db()
+    assert workspace.name == "Acme Outdoor"
+
+
+def test_an_invitation_whose_email_fails_is_not_kept(as_admin, workspace, settings):
+    # A mail server that refuses the connection: nothing listens on port 9 of loopback.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    response = invite(as_admin, workspace, "dana@example.com")
+    assert response.status_code == 400
+    assert "The invitation email could not be sent, so nobody was invited" in (
+        response.content.decode()
+    )
+    assert Invitation.objects.count() == 0
+
+
+def test_a_legacy_name_with_a_line_break_still_sends_the_invitation(as_admin, workspace):
+    # Names saved before control characters were refused: the subject is flattened.
+    workspace.name = "Acme\r\nOutdoor"
+    workspace.save()
+    assert invite(as_admin, workspace, "dana@example.com").status_code == 302
+    assert mail.outbox[0].subject == "You are invited to Acme Outdoor"
+    assert Invitation.objects.count() == 1
