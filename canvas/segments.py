@@ -7,11 +7,15 @@ with op one of OPERATORS. Standard fields (external_id, email) are filterable
 by name; anything else is a custom attribute. All filters must hold (AND).
 """
 
+import math
+import unicodedata
 from typing import Any
 
 from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 
 from canvas.models import Customer, Workspace
+from canvas.services.customers import MAX_ATTRIBUTE_NAME
 
 BUILT_IN = {
     "has_email": ("Has email", ~Q(email="")),
@@ -26,17 +30,24 @@ OPERATORS = {
     "lt": "is less than",
     "exists": "exists",
 }
+MAX_VALUE_LENGTH = 1_000
 # Customer columns a filter may name directly; any other name is a custom attribute.
 TEXT_FIELDS = {"external_id", "email"}
 
 
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
 def _number(value: Any) -> float | None:
+    """The value as a finite number, else None ("nan", "inf" and "1e400" are not numbers here)."""
     if isinstance(value, bool):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def segment_errors(filters: Any) -> list[str]:
@@ -52,9 +63,17 @@ def segment_errors(filters: Any) -> list[str]:
             errors.append(f"Filter {n}: unknown filter {kind!r}.")
             continue
         op = item.get("op")
-        if not str(item.get("attribute") or "").strip():
+        attribute, value = item.get("attribute"), item.get("value")
+        if not isinstance(attribute, str) or not attribute.strip():
             errors.append(f"Filter {n}: choose an attribute.")
-        elif '"' in str(item["attribute"]):
+        elif len(attribute.strip()) > MAX_ATTRIBUTE_NAME:
+            errors.append(f"Filter {n}: attribute names are at most {MAX_ATTRIBUTE_NAME} characters.")
+        elif _has_control(attribute) or (isinstance(value, str) and _has_control(value)):
+            # PostgreSQL cannot compare text holding NUL; no attribute name has control characters.
+            errors.append(f"Filter {n}: remove the control characters (NUL, line breaks, tabs).")
+        elif isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+            errors.append(f"Filter {n}: compare with at most {MAX_VALUE_LENGTH:,} characters.")
+        elif '"' in attribute:
             # SQLite's JSON paths cannot address such a key.
             errors.append(f"Filter {n}: attribute names with double quotes cannot be filtered on.")
         elif op not in OPERATORS:
@@ -90,39 +109,51 @@ class IsJSONNumber(Func):
         return f"(jsonb_typeof({sql} -> %s) = 'number')", [*params, self.attribute]
 
 
-def _attribute_q(attribute: str, op: str, value: Any) -> Q:
-    path = attribute if attribute in TEXT_FIELDS else f"attributes__{attribute}"
+def _attribute_q(path: str, attribute: str, op: str, value: Any) -> Q:
+    """The filter on `path`: a Customer column, or the alias of a custom attribute's value."""
+    custom = attribute not in TEXT_FIELDS
     if op == "exists":
-        if attribute in TEXT_FIELDS:
-            return ~Q(**{path: ""})
-        return Q(**{"attributes__has_key": attribute})
+        # has_key takes the name as a value, never as part of a lookup path.
+        return Q(attributes__has_key=attribute) if custom else ~Q(**{path: ""})
     if op == "contains":
         return Q(**{f"{path}__icontains": str(value)})
     if op in ("gt", "lt"):
         compare = Q(**{f"{path}__{op}": _number(value)})
-        return compare if attribute in TEXT_FIELDS else Q(IsJSONNumber(attribute)) & compare
+        return Q(IsJSONNumber(attribute)) & compare if custom else compare
     # equals / not_equals: compare text to text, numbers to numbers.
     match = Q(**{path: value})
-    if attribute not in TEXT_FIELDS and _number(value) is not None and isinstance(value, str):
+    if custom and _number(value) is not None and isinstance(value, str):
         match |= Q(**{path: _number(value)})
     return match if op == "equals" else ~match
 
 
-def segment_q(filters: list[dict[str, Any]]) -> Q:
-    """The Q expression selecting the customers a (valid) segment matches."""
+def segment_apply(customers: QuerySet[Customer], filters: list[dict[str, Any]]) -> QuerySet:
+    """Narrow a queryset of customers to those a (valid) segment matches.
+
+    An attribute name is data, never a lookup path: each custom attribute becomes
+    an alias of its JSON value (KeyTransform takes the name as a key), and lookups
+    are written on our alias. `attributes__{name}` would let "x__regex" run a
+    marketer's regex in the database, or "x__isnull" match everyone.
+    """
+    aliases: dict[str, KeyTransform] = {}
     q = Q()
-    for item in filters:
+    for n, item in enumerate(filters):
         kind = item["kind"]
         if kind in BUILT_IN:
             q &= BUILT_IN[kind][1]
-        else:
-            q &= _attribute_q(item["attribute"].strip(), item["op"], item.get("value"))
-    return q
+            continue
+        attribute = item["attribute"].strip()
+        path = attribute
+        if attribute not in TEXT_FIELDS:
+            path = f"segment_attribute_{n}"
+            aliases[path] = KeyTransform(attribute, "attributes")
+        q &= _attribute_q(path, attribute, item["op"], item.get("value"))
+    return customers.alias(**aliases).filter(q)
 
 
 def segment_customers(*, workspace: Workspace, filters: list[dict[str, Any]]) -> QuerySet[Customer]:
     """The workspace's customers matching a (valid) segment."""
-    return Customer.objects.filter(workspace=workspace).filter(segment_q(filters))
+    return segment_apply(Customer.objects.filter(workspace=workspace), filters)
 
 
 def segment_describe(filters: list[dict[str, Any]]) -> list[str]:

@@ -26,7 +26,7 @@ from canvas.models import (
     EntryType,
     Workspace,
 )
-from canvas.segments import segment_q
+from canvas.segments import segment_apply
 from canvas.services.jobs import jobs_gone_quiet
 
 ENTRY_CHUNK = 20_000
@@ -37,7 +37,7 @@ def _eligible(canvas: Canvas, customers: QuerySet[Customer]) -> QuerySet[Custome
     enrollments = Enrollment.objects.filter(canvas=canvas, customer=OuterRef("pk"))
     if canvas.allow_reentry:
         enrollments = enrollments.filter(state=EnrollmentState.ACTIVE)
-    return customers.filter(segment_q(canvas.entry_segment)).filter(~Exists(enrollments))
+    return segment_apply(customers, canvas.entry_segment).filter(~Exists(enrollments))
 
 
 def _insert_enrollments(canvas: Canvas, customers: QuerySet[Customer], now: datetime) -> int:

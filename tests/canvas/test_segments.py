@@ -2,8 +2,10 @@
 
 import pytest
 
+from canvas.models import Enrollment
 from canvas.segments import segment_customers, segment_errors
-from tests.factories import CustomerFactory
+from canvas.services.canvases import canvas_launch
+from tests.factories import CustomerFactory, canvas_with_delays
 
 
 @pytest.fixture
@@ -64,3 +66,82 @@ def test_incomplete_filters_are_reported_one_by_one():
         "Filter 3: unknown filter 'teleported'.",
         "Filter 4: attribute names with double quotes cannot be filtered on.",
     ]
+
+
+# Finding 2 of the outside probe: attribute names became ORM lookup paths, so
+# "x__regex" ran a marketer's regex in the database and "x__isnull" matched everyone.
+@pytest.fixture
+def lookalikes(workspace):
+    CustomerFactory(workspace=workspace, external_id="literal", attributes={"x__regex": "aaaa!"})
+    CustomerFactory(workspace=workspace, external_id="plain", attributes={"x": "aaaa!"})
+    CustomerFactory(workspace=workspace, external_id="nothing", attributes={})
+
+
+@pytest.mark.usefixtures("lookalikes")
+@pytest.mark.parametrize(
+    ("attribute", "op", "value", "expected"),
+    [
+        # A catastrophic pattern is compared as text with the key literally named x__regex.
+        ("x__regex", "equals", "^(a+)+$", []),
+        ("x__regex", "equals", "aaaa!", ["literal"]),
+        ("x__contains", "equals", "a", []),
+        ("x__gt", "gt", "1", []),
+        ("x__isnull", "exists", "", []),
+        ("x__regex", "exists", "", ["literal"]),
+        ("x__regex", "contains", "aa", ["literal"]),
+        ("x__regex", "not_equals", "zzz", ["literal"]),
+        ("x__icontains", "lt", "5", []),
+    ],
+)
+def test_attribute_names_are_data_never_lookups(workspace, attribute, op, value, expected):
+    item = {"kind": "attribute", "attribute": attribute, "op": op, "value": value}
+    assert segment_errors([item]) == []
+    assert matching(workspace, item) == expected
+
+
+def test_a_scheduled_canvas_with_a_lookalike_name_enrolls_exactly_its_matches(
+    workspace, admin, django_capture_on_commit_callbacks
+):
+    CustomerFactory(workspace=workspace, external_id="literal", attributes={"a__isnull": "yes"})
+    CustomerFactory(workspace=workspace, external_id="other", attributes={"a": None})
+    canvas = canvas_with_delays(
+        workspace,
+        (1, "days"),
+        entry_segment=[{"kind": "attribute", "attribute": "a__isnull", "op": "exists"}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        canvas_launch(canvas=canvas, user=admin)
+    assert list(Enrollment.objects.values_list("customer__external_id", flat=True)) == ["literal"]
+
+
+@pytest.mark.parametrize(
+    ("item", "error"),
+    [
+        (
+            {"kind": "attribute", "attribute": "tier", "op": "equals", "value": "go\x00ld"},
+            "Filter 1: remove the control characters (NUL, line breaks, tabs).",
+        ),
+        (
+            {"kind": "attribute", "attribute": "ti\x00er", "op": "exists"},
+            "Filter 1: remove the control characters (NUL, line breaks, tabs).",
+        ),
+        (
+            {"kind": "attribute", "attribute": "age", "op": "gt", "value": "nan"},
+            "Filter 1: “is greater than” needs a number.",
+        ),
+        (
+            {"kind": "attribute", "attribute": "age", "op": "lt", "value": "1e400"},
+            "Filter 1: “is less than” needs a number.",
+        ),
+        (
+            {"kind": "attribute", "attribute": "a" * 101, "op": "exists"},
+            "Filter 1: attribute names are at most 100 characters.",
+        ),
+        (
+            {"kind": "attribute", "attribute": "tier", "op": "equals", "value": "x" * 1001},
+            "Filter 1: compare with at most 1,000 characters.",
+        ),
+    ],
+)
+def test_hostile_filters_are_refused_with_the_reason(item, error):
+    assert segment_errors([item]) == [error]
