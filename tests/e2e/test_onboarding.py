@@ -1,7 +1,9 @@
 """A marketer signs up, creates a workspace, invites a colleague who joins."""
 
 import re
+from urllib.parse import urlsplit
 
+from django.core import mail
 from playwright.sync_api import expect
 
 from canvas.models import Invitation, Membership, Role, Workspace
@@ -47,9 +49,20 @@ def test_sign_up_create_workspace_invite_and_join(page, live_server, screenshot,
     page.goto(live_server.url + invitation.get_absolute_url())
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.get_by_role("link", name="sign up").click()
+    mail.outbox.clear()
     fill_sign_up(page, "dana@acme.test")
     page.get_by_role("button", name="Sign Up").click()
     expect(page.get_by_role("heading", name="Join Acme Outdoor")).to_be_visible()
+    # Anyone can sign up with any address: Dana proves the mailbox is hers first.
+    expect(page.get_by_test_id("invitation-confirm-email")).to_be_visible()
+    expect(page.get_by_role("button", name="Join workspace")).to_have_count(0)
+    screenshot(page, "04-invitation-confirm-email")
+    (confirmation,) = [m for m in mail.outbox if m.to == ["dana@acme.test"]]
+    confirm_url = re.search(r"https?://\S+/accounts/confirm-email/\S+", confirmation.body)[0]
+    page.goto(live_server.url + urlsplit(confirm_url).path)
+    page.get_by_role("button", name="Confirm").click()
+    # Confirmed, she is brought back to the invitation she was opening.
+    expect(page.get_by_role("button", name="Join workspace")).to_be_visible()
     page.get_by_role("button", name="Join workspace").click()
     expect(page.get_by_text("Welcome to Acme Outdoor.")).to_be_visible()
     expect(page.get_by_test_id("workspace-switcher")).to_contain_text("Acme Outdoor")
