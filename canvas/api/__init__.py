@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from canvas.api import canvases, users
 from canvas.api.auth import ApiKeyAuth
+from canvas.api.body import StrictJSONParser
 from canvas.api.errors import error_handlers_install
 
 
@@ -35,6 +36,7 @@ api = IngestionAPI(
     ),
     urls_namespace="api-v1",
     auth=ApiKeyAuth(),
+    parser=StrictJSONParser(),
 )
 error_handlers_install(api=api)
 api.add_router("/users", users.router)

@@ -4,6 +4,7 @@
 "message": "..."}]}`; every other error: `{"message": "..."}`.
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+logger = logging.getLogger(__name__)
 
 # The body parameter every endpoint names `payload`; ninja puts it in front of each loc.
 BODY_LOC_PREFIX = ("body", "payload")
@@ -97,6 +100,12 @@ def _rate_limited(request: HttpRequest, exc: RateLimited):
 
 
 def _http_error(request: HttpRequest, exc: HttpError):
+    # ninja wraps whatever the body parser raised in a bare 400; ours say what was wrong.
+    cause = exc.__cause__
+    if isinstance(cause, InvalidRequest):
+        return _invalid_request(request, cause)
+    if isinstance(cause, HttpError):
+        return _http_error(request, cause)
     if exc.status_code == 400:
         # ninja's only 400 of its own: a body that is not JSON.
         return error_response(400, "The request body is not valid JSON.", [])
@@ -114,6 +123,12 @@ def _body_too_big(request: HttpRequest, exc: RequestDataTooBig):
     return error_response(413, f"The request body is larger than {limit:,} bytes.")
 
 
+def _unexpected(request: HttpRequest, exc: Exception):
+    # JSON for API clients even in production, where Django would answer with an HTML page.
+    logger.exception("API error on %s %s", request.method, request.path)
+    return error_response(500, "Internal error: nothing was written. Try again later.")
+
+
 def error_handlers_install(*, api: NinjaAPI) -> None:
     """Replace ninja's error responses by the API's own shape."""
     api.add_exception_handler(InvalidRequest, _invalid_request)
@@ -123,3 +138,4 @@ def error_handlers_install(*, api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, _http_error)
     api.add_exception_handler(Http404, _not_found)
     api.add_exception_handler(RequestDataTooBig, _body_too_big)
+    api.add_exception_handler(Exception, _unexpected)

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -25,7 +26,12 @@ MAX_OBJECTS_PER_CALL = 1_000
 ExternalId = Annotated[
     Any,
     WithJsonSchema(
-        {"anyOf": [{"type": "string", "maxLength": EXTERNAL_ID_MAX_LENGTH}, {"type": "integer"}]}
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": EXTERNAL_ID_MAX_LENGTH},
+                {"type": "integer"},
+            ]
+        }
     ),
     Field(description="The customer's id in your systems (text, or an integer taken as text)."),
 ]
@@ -122,7 +128,8 @@ class TriggerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    canvas_id: int
+    # Strict: true is not canvas 1, nor 2.0 canvas 2.
+    canvas_id: StrictInt
     recipients: list[RecipientIn]
 
     @model_validator(mode="before")

@@ -1,5 +1,6 @@
 """Customer data in: parsing one record with exact errors, and set-based upserts."""
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,19 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 MAX_ATTRIBUTE_NAME = 100
 EXTERNAL_ID_MAX_LENGTH = Customer._meta.get_field("external_id").max_length
+
+
+# JSON numbers every database and client reads back exactly: 64-bit integers, finite floats.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def storable_number(value: Any) -> bool:
+    """False for numbers no JSON column can hold (NaN, ±inf) or beyond 64-bit integers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return INT_MIN <= value <= INT_MAX
 
 
 class CustomerDataError(ValueError):
@@ -64,9 +78,14 @@ def _check_attribute(name: str, value: Any) -> Any:
             name or "(empty)", f"attribute names are 1 to {MAX_ATTRIBUTE_NAME} characters"
         )
     scalar = (str, int, float, bool, type(None))
+    values = value if isinstance(value, list) else [value]
     if isinstance(value, scalar) or (
         isinstance(value, list) and all(isinstance(v, scalar) for v in value)
     ):
+        if not all(map(storable_number, values)):
+            raise CustomerDataError(
+                name, "numbers must be finite and integers within the 64-bit range"
+            )
         return value
     raise CustomerDataError(
         name,

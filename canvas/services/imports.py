@@ -35,6 +35,7 @@ from canvas.services.customers import (
     CustomerRecord,
     customer_record_parse,
     customers_upsert,
+    storable_number,
 )
 from canvas.services.jobs import jobs_gone_quiet
 
@@ -48,9 +49,11 @@ ERROR_REPORT_HEADER = ("line", "external_id", "field", "reason")
 _ERROR_EXTERNAL_ID_MAX = CustomerImportRowError._meta.get_field("external_id").max_length
 _FILE_NAME_MAX = CustomerImport._meta.get_field("file_name").max_length
 _DELIMITERS = ",;\t"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Plain integers without leading zeros and plain decimals: 0, 42, -7, 3.50. Not 007,
 # +1, 1e5 or 1,000, which stay text (zip codes, phone numbers, ids).
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_INT_MAX_DIGITS = 19
 
 
 class CustomerFileError(ValueError):
@@ -155,9 +158,14 @@ def customer_file_inspect(*, file: IO[bytes]) -> CustomerFileLayout:
 
 
 def _cell_value(cell: str) -> Any:
-    if _NUMBER_RE.fullmatch(cell):
-        return float(cell) if "." in cell else int(cell)
-    return cell
+    """A number when the cell reads as one that can be stored as such; else the text."""
+    if not _NUMBER_RE.fullmatch(cell):
+        return cell
+    if "." not in cell and len(cell.lstrip("-")) > _INT_MAX_DIGITS:
+        return cell  # beyond 64 bits (and int() refuses thousands of digits)
+    number = float(cell) if "." in cell else int(cell)
+    # A decimal of hundreds of digits overflows to infinity, which JSON cannot hold.
+    return number if storable_number(number) else cell
 
 
 def _row_error(line: int, external_id: str, field: str, reason: str) -> CustomerImportRowError:
@@ -353,7 +361,18 @@ def customer_import_error_report(*, customer_import: CustomerImport) -> Iterator
     yield line(ERROR_REPORT_HEADER)
     errors = customer_import.row_errors.order_by("line").values_list(*ERROR_REPORT_HEADER)
     for values in errors.iterator(chunk_size=IMPORT_CHUNK_ROWS):
-        yield line(values)
+        yield line([_spreadsheet_safe(value) for value in values])
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: =HYPERLINK(…) from an uploaded file must not run.
+
+    OWASP's advice for CSV injection: prefix cells starting with = + - @ tab or CR
+    with an apostrophe, which spreadsheets hide and treat as "this is text".
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def customer_imports_resume() -> int:

@@ -509,3 +509,55 @@ def test_import_page_documents_the_format_and_lists_recent_imports(as_marketer, 
     assert "command line" in html
     listing = as_marketer.get(reverse("canvas:customers", kwargs={"workspace": "acme"}))
     assert "<strong>Importing spring.csv</strong> — 25 % done." in listing.content.decode()
+
+
+# Finding 4 of the outside probe: one huge number failed the whole import.
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "9" * 5_000,  # int() refuses more than 4,300 digits
+        "9" * 400 + ".5",  # float() overflows to infinity, which JSON cannot hold
+        "-9223372036854775809",  # one below the 64-bit range
+    ],
+)
+def test_a_number_too_large_to_store_is_kept_as_text(cell):
+    record = customer_row_parse(columns=("external_id", "x"), line=2, cells=["c1", cell])
+    assert record.attributes == {"x": cell}
+
+
+def test_good_rows_land_beside_a_huge_number(workspace):
+    content = "external_id,x\nc1,1\nc2," + "9" * 5_000 + "\nc3," + "9" * 400 + ".5\nc4,2\n"
+    job = customer_import_file(workspace=workspace, file=io.BytesIO(content.encode()), file_name="f")
+    assert (job.status, job.created_count, job.error_count) == (ImportStatus.DONE, 4, 0)
+    assert {k: v[4]["x"] for k, v in customers(workspace).items()} == {
+        "c1": 1,
+        "c2": "9" * 5_000,
+        "c3": "9" * 400 + ".5",
+        "c4": 2,
+    }
+
+
+# Finding 10: a cell such as =HYPERLINK(…) was copied as is into the skipped-rows
+# report, where a spreadsheet would run it.
+def test_the_skipped_rows_report_neutralizes_formulas(as_marketer, workspace):
+    content = (
+        "external_id,email\n"
+        '"=HYPERLINK(""http://evil.test"",""x"")",not-an-email\n'
+        "+cmd,bad\n"
+        "@sum,bad\n"
+        "-2,bad\n"
+        "plain,bad\n"
+    )
+    job = customer_import_file(workspace=workspace, file=io.BytesIO(content.encode()), file_name="f")
+    response = as_marketer.get(
+        reverse("canvas:customer_import_errors", kwargs={"workspace": "acme", "import_id": job.pk})
+    )
+    reason = "not an email address of the form local@domain.tld"
+    assert b"".join(response.streaming_content).decode() == (
+        "line,external_id,field,reason\r\n"
+        f"""2,"'=HYPERLINK(""http://evil.test"",""x"")",email,{reason}\r\n"""
+        f"3,'+cmd,email,{reason}\r\n"
+        f"4,'@sum,email,{reason}\r\n"
+        f"5,'-2,email,{reason}\r\n"
+        f"6,plain,email,{reason}\r\n"
+    )
