@@ -67,7 +67,9 @@ def segment_errors(filters: Any) -> list[str]:
         if not isinstance(attribute, str) or not attribute.strip():
             errors.append(f"Filter {n}: choose an attribute.")
         elif len(attribute.strip()) > MAX_ATTRIBUTE_NAME:
-            errors.append(f"Filter {n}: attribute names are at most {MAX_ATTRIBUTE_NAME} characters.")
+            errors.append(
+                f"Filter {n}: attribute names are at most {MAX_ATTRIBUTE_NAME} characters."
+            )
         elif _has_control(attribute) or (isinstance(value, str) and _has_control(value)):
             # PostgreSQL cannot compare text holding NUL; no attribute name has control characters.
             errors.append(f"Filter {n}: remove the control characters (NUL, line breaks, tabs).")

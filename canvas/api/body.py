@@ -20,6 +20,7 @@ from ninja.parser import Parser
 
 from canvas.api.errors import FieldError, InvalidRequest
 from canvas.services.customers import INT_MAX, INT_MIN
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_CONTENT_TYPES = ("application/json",)
 

@@ -527,7 +527,9 @@ def test_a_number_too_large_to_store_is_kept_as_text(cell):
 
 def test_good_rows_land_beside_a_huge_number(workspace):
     content = "external_id,x\nc1,1\nc2," + "9" * 5_000 + "\nc3," + "9" * 400 + ".5\nc4,2\n"
-    job = customer_import_file(workspace=workspace, file=io.BytesIO(content.encode()), file_name="f")
+    job = customer_import_file(
+        workspace=workspace, file=io.BytesIO(content.encode()), file_name="f"
+    )
     assert (job.status, job.created_count, job.error_count) == (ImportStatus.DONE, 4, 0)
     assert {k: v[4]["x"] for k, v in customers(workspace).items()} == {
         "c1": 1,
@@ -548,7 +550,9 @@ def test_the_skipped_rows_report_neutralizes_formulas(as_marketer, workspace):
         "-2,bad\n"
         "plain,bad\n"
     )
-    job = customer_import_file(workspace=workspace, file=io.BytesIO(content.encode()), file_name="f")
+    job = customer_import_file(
+        workspace=workspace, file=io.BytesIO(content.encode()), file_name="f"
+    )
     response = as_marketer.get(
         reverse("canvas:customer_import_errors", kwargs={"workspace": "acme", "import_id": job.pk})
     )

@@ -181,9 +181,7 @@ def test_an_unconfirmed_address_cannot_accept_and_is_offered_a_confirmation(
     assert invitation.is_pending
 
 
-def test_confirming_the_address_leads_back_to_the_invitation_and_joins(
-    as_admin, workspace, client
-):
+def test_confirming_the_address_leads_back_to_the_invitation_and_joins(as_admin, workspace, client):
     invite(as_admin, workspace, "dana@example.com", role="admin")
     invitation = Invitation.objects.get()
     dana = UserFactory(email="dana@example.com", verified=False)
