@@ -7,6 +7,7 @@ broker, the local Pinterest sandbox. `DATABASE_URL`, `REDIS_URL` and the
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -18,19 +19,35 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
 
+
+def require_in_production(safe: bool, message: str) -> None:
+    """Production (DEBUG=false) refuses to start on an unsafe default; the message names the fix."""
+    if not DEBUG and not safe:
+        raise ImproperlyConfigured(message)
+
+
 # Development gets a fixed, obviously fake key; production must bring its own.
 _DEV_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET_KEY)
+# Django's own deploy check (security.W009): 50+ characters, 5+ distinct ones.
+require_in_production(
+    SECRET_KEY != _DEV_SECRET_KEY and len(SECRET_KEY) >= 50 and len(set(SECRET_KEY)) >= 5,
+    "Set SECRET_KEY to a random string of 50+ characters.",
+)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
-if not DEBUG:
-    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY to a random string of 32+ characters.")
-    if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("Set ALLOWED_HOSTS to the host names this site answers to.")
+require_in_production(
+    bool(ALLOWED_HOSTS), "Set ALLOWED_HOSTS to the host names this site answers to."
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public address of this site: used in invitation links and OAuth redirects.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+require_in_production(
+    SITE_URL.startswith("https://")
+    and urlsplit(SITE_URL).hostname not in ("127.0.0.1", "localhost", "::1"),
+    "Set SITE_URL to this site's public https:// address: invitation links and the "
+    "Pinterest OAuth redirect are built from it.",
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,32 +109,42 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", default="")
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-    # Persistent connections: measured several-fold faster for django-q2 workers.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {
-                # WAL lets the web process read while the worker cluster writes;
-                # IMMEDIATE avoids "database is locked" on read-then-write transactions.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                # Seconds a writer waits for the write lock: longer than any Pinterest
-                # call made inside a transaction (a token refresh).
-                "timeout": 30,
-            },
-            # Tests use a file, never memory (tests/conftest.py picks one per run):
-            # shared-cache in-memory SQLite takes table locks that ignore the busy
-            # timeout, so concurrent workers would fail in tests only.
-            "TEST": {"NAME": env("SQLITE_TEST_PATH", default=None)},
         }
     }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Whichever way SQLite was chosen (SQLITE_PATH or a sqlite:// DATABASE_URL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL lets the web process read while the worker cluster writes;
+            # IMMEDIATE avoids "database is locked" on read-then-write transactions.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            # Seconds a writer waits for the write lock: longer than any Pinterest
+            # call made inside a transaction (a token refresh).
+            "timeout": 30,
+        }
+    )
+    # Tests use a file, never memory (tests/conftest.py picks one per run):
+    # shared-cache in-memory SQLite takes table locks that ignore the busy
+    # timeout, so concurrent workers would fail in tests only.
+    DATABASES["default"]["TEST"] = {"NAME": env("SQLITE_TEST_PATH", default=None)}
+else:
+    # Persistent connections: measured several-fold faster for django-q2 workers.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+require_in_production(
+    bool(REDIS_URL),
+    "Set REDIS_URL: the login throttle and the API rate limit count in the cache, which "
+    "must be shared by every web process (a per-process cache multiplies the limits).",
+)
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -168,7 +195,13 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
 
 # One URL sets the whole email backend; the default prints emails on the console.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email)
+require_in_production(
+    _email["EMAIL_BACKEND"].rsplit(".", 2)[-2] not in ("console", "filebased", "locmem", "dummy"),
+    "Set EMAIL_URL to your mail server (e.g. smtp+tls://user:password@smtp.example.com:587): "
+    "the console backend would print password-reset and invitation links in the logs.",
+)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Pinsync <noreply@localhost>")
 
 LANGUAGE_CODE = "en-us"
@@ -195,21 +228,31 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HTTPS only: plain HTTP is redirected, and browsers are told to never try it again.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 # Key for encrypting OAuth tokens at rest. Derived from SECRET_KEY in development
 # only; production must set its own so rotating SECRET_KEY keeps tokens readable.
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+require_in_production(
+    len(FIELD_ENCRYPTION_KEY) >= 32 and FIELD_ENCRYPTION_KEY != SECRET_KEY,
+    "Set FIELD_ENCRYPTION_KEY to a random string of 32+ characters, other than SECRET_KEY.",
+)
 if not FIELD_ENCRYPTION_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "Set FIELD_ENCRYPTION_KEY (any long random string) in production."
-        )
     FIELD_ENCRYPTION_KEY = hashlib.sha256(SECRET_KEY.encode()).hexdigest()
 
 # Pinterest. With no PINTEREST_CLIENT_ID, everything points at the local sandbox
 # (`python manage.py pinterest_sandbox`), which `make run` starts.
 PINTEREST_CLIENT_ID = env("PINTEREST_CLIENT_ID", default="")
 PINTEREST_SANDBOX = not PINTEREST_CLIENT_ID
+require_in_production(
+    not PINTEREST_SANDBOX,
+    "Set PINTEREST_CLIENT_ID and PINTEREST_CLIENT_SECRET (your Pinterest app): without them "
+    "customers would be synced to the local sandbox, not to Pinterest.",
+)
 PINTEREST_SANDBOX_URL = env("PINTEREST_SANDBOX_URL", default="http://127.0.0.1:8700").rstrip("/")
 if PINTEREST_SANDBOX:
     # The sandbox's own app credentials (partners/pinterest/sandbox/seed.py).
