@@ -51,6 +51,20 @@ def keyset_page(
     )
 
 
+def table_paginate(table: tables.Table, *, page: str, per_page: int) -> None:
+    """Paginate a table on a ?page= value from the address bar, which may be anything.
+
+    Garbage, zero or negative numbers show the first page and numbers past the end
+    the last: a stale or hand-edited link still shows rows, never a 500 or a 404.
+    """
+    table.paginate(page=1, per_page=per_page)
+    last = table.paginator.num_pages
+    digits = page.isascii() and page.isdigit()  # "-1" and "abc" are not
+    number = (min(int(page), last) if len(page) <= 9 else last) if digits else 1
+    if number > 1:
+        table.paginate(page=number, per_page=per_page)
+
+
 class TickColumn(tables.Column):
     """Whether the customer has this value, without showing it."""
 

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view: a NUL in any parameter is a 400 on every database.
+    "canvas.middleware.RefuseNulMiddleware",
     # Every page requires login unless its view says otherwise (allauth's do).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "canvas.access.WorkspaceMiddleware",

@@ -11,7 +11,7 @@ from canvas.segments import OPERATORS, segment_customers, segment_describe, segm
 from canvas.selectors import canvases_with_entered, step_analytics
 from canvas.services import canvases as services
 from canvas.steps.registry import all_kinds, get_kind
-from canvas.tables import CanvasTable
+from canvas.tables import CanvasTable, table_paginate
 
 
 def _canvas(request, canvas_id: int) -> Canvas:
@@ -32,7 +32,7 @@ def _step(request, canvas_id: int, step_id: int) -> Step:
 def canvas_list(request):
     """Canvas: every journey of the workspace, with its status and entries."""
     table = CanvasTable(canvases_with_entered(workspace=request.workspace), request=request)
-    table.paginate(page=request.GET.get("page", 1), per_page=25)
+    table_paginate(table, page=request.GET.get("page", ""), per_page=25)
     return render(request, "canvas/builder/list.html", {"table": table, "form": CanvasNameForm()})
 
 
