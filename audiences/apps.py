@@ -6,3 +6,13 @@ class AudiencesConfig(AppConfig):
 
     name = "audiences"
     verbose_name = "Audience Sync"
+
+    def ready(self) -> None:
+        # The canvas app knows no step kind but its own: this one joins through the registries.
+        from audiences.erasure import sync_items_on_erasure
+        from audiences.step import AudienceSyncKind
+        from canvas.erasure import register_erasure_hook
+        from canvas.steps.registry import register
+
+        register(AudienceSyncKind())
+        register_erasure_hook(sync_items_on_erasure)

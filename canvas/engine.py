@@ -22,7 +22,7 @@ from django_q.tasks import async_task
 
 from canvas import metrics
 from canvas.models import CanvasStatus, Enrollment, EnrollmentState, Step
-from canvas.steps.registry import Arrival, get_kind
+from canvas.steps.registry import Arrival, arrival_counts, get_kind
 
 CHUNK_SIZE = 5_000
 # How long customers of a failing step wait before it is tried again.
@@ -126,7 +126,7 @@ def engine_advance_chunk(*, now: datetime | None = None, limit: int = CHUNK_SIZE
                 counts[(step_id, metrics.EXITED)] += len(leaving)
             else:
                 counts[(step_id, metrics.PROCEEDED)] += len(leaving)
-                counts[(following, metrics.ENTERED)] += len(leaving)
+                counts.update(arrival_counts(route.steps[following], len(leaving)))
 
     for following, ids in moves.items():
         if following is None:

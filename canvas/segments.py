@@ -165,7 +165,7 @@ def segment_describe(filters: list[dict[str, Any]]) -> list[str]:
         if item.get("kind") in BUILT_IN:
             words.append(BUILT_IN[item["kind"]][0])
         else:
-            op = OPERATORS.get(item.get("op"), item.get("op"))
+            op = OPERATORS.get(str(item.get("op")), item.get("op"))
             value = "" if item.get("op") == "exists" else f" “{item.get('value')}”"
             words.append(f"{item.get('attribute')} {op}{value}")
     return words

@@ -32,6 +32,7 @@ workspace_urlpatterns = [
     path("canvas/<int:canvas_id>/stop/", builder.canvas_stop_view, name="canvas_stop"),
     path("customers/", customers.customers, name="customers"),
     path("customers/<int:customer_id>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:customer_id>/delete/", customers.customer_delete, name="customer_delete"),
     path("customers/import/", customers.customer_import, name="customer_import"),
     path(
         "customers/imports/<int:import_id>/",

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("canvas.urls")),
     path("", include("partners.urls")),
+    path("", include("audiences.urls")),
 ]

@@ -205,7 +205,8 @@ FORMS: dict[str, dict[str, st.SearchStrategy]] = {
     "canvas:step_delete": {},
     "canvas:canvas_launch": {},
     "canvas:canvas_stop": {},
-    "canvas:customer_import": {},  # a file: fuzzed in tests/canvas/test_customer_import.py
+    "canvas:customer_import": {},
+    "canvas:customer_delete": {},  # a file: fuzzed in tests/canvas/test_customer_import.py
     "canvas:workspace_settings": {"name": TEXT},
     "canvas:member_invite": {"email": TEXT, "role": TEXT},
     "canvas:member_change_role": {"role": TEXT},
@@ -231,6 +232,8 @@ READ_ONLY = {
     "canvas:api_keys",
     "partners:technology_partners",
     "partners:pinterest",
+    "audiences:audience_search",
+    "audiences:coverage",
 }
 
 

@@ -112,6 +112,7 @@ def test_outsiders_cannot_reach_the_first_workspaces_objects_through_their_own(a
 # The policy (DESIGN.md: admins manage members, API keys and the Pinterest connection),
 # written out so that dropping an @admin_required fails here instead of going unnoticed.
 ADMIN_ONLY = {
+    "canvas:customer_delete",
     "canvas:workspace_settings",
     "canvas:member_invite",
     "canvas:member_change_role",

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -107,12 +108,16 @@ def step_delete(*, step: Step) -> None:
     _renumber(canvas, list(canvas.steps.order_by("position", "id")))
 
 
-def step_configure(*, step: Step, name: str, config: dict[str, Any]) -> Step:
-    """Store a step's settings from its editor."""
+@transaction.atomic
+def step_configure(*, step: Step, name: str, form: forms.Form) -> Step:
+    """Store a step's name and its kind's settings from a valid editor form."""
     _ensure_editable(step.canvas)
+    kind = get_kind(step.kind)
+    if kind is None:
+        raise ValidationError(f"This component ({step.kind}) is no longer available.")
     step.name = name.strip()
-    step.config = config
-    step.save(update_fields=["name", "config", "updated_at"])
+    step.save(update_fields=["name", "updated_at"])
+    kind.save_config(step, form)
     Canvas.objects.filter(pk=step.canvas_id).update(updated_at=timezone.now())
     return step
 
@@ -166,21 +171,39 @@ class LaunchRefused(Exception):
         self.check = check
 
 
-@transaction.atomic
+def canvas_launch_check_remote(*, canvas: Canvas) -> dict[int, list[str]]:
+    """The step kinds' checks that need the network (is the audience still there?), by step.
+
+    Run before the canvas row is locked: an HTTP call never waits under a write lock.
+    """
+    errors: dict[int, list[str]] = {}
+    for step in canvas.steps.order_by("position", "id"):
+        kind = get_kind(step.kind)
+        if kind is not None and (found := kind.launch_errors_remote(step)):
+            errors[step.pk] = found
+    return errors
+
+
 def canvas_launch(*, canvas: Canvas, user: User) -> Canvas:
     """Make a draft canvas active; a scheduled one enrolls its segment right after."""
-    canvas = Canvas.objects.select_for_update().get(pk=canvas.pk)
-    if canvas.status != CanvasStatus.DRAFT:
-        raise ValidationError("Only a draft canvas can be launched.")
-    check = canvas_launch_check(canvas=canvas)
-    if not check.ok:
-        raise LaunchRefused(check)
-    canvas.status = CanvasStatus.ACTIVE
-    canvas.launched_at = timezone.now()
-    canvas.updated_by = user
-    canvas.save()
-    if canvas.entry_type == EntryType.SCHEDULED:
-        transaction.on_commit(partial(canvas_entry_enqueue, canvas_id=canvas.pk))
+    remote = canvas_launch_check_remote(canvas=canvas)
+    with transaction.atomic():
+        canvas = Canvas.objects.select_for_update().get(pk=canvas.pk)
+        if canvas.status != CanvasStatus.DRAFT:
+            raise ValidationError("Only a draft canvas can be launched.")
+        check = canvas_launch_check(canvas=canvas)
+        # A step deleted meanwhile has nothing left to fix.
+        current = set(canvas.steps.values_list("pk", flat=True))
+        for step_id in remote.keys() & current:
+            check.step_errors.setdefault(step_id, []).extend(remote[step_id])
+        if not check.ok:
+            raise LaunchRefused(check)
+        canvas.status = CanvasStatus.ACTIVE
+        canvas.launched_at = timezone.now()
+        canvas.updated_by = user
+        canvas.save()
+        if canvas.entry_type == EntryType.SCHEDULED:
+            transaction.on_commit(partial(canvas_entry_enqueue, canvas_id=canvas.pk))
     return canvas
 
 

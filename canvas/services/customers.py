@@ -3,7 +3,7 @@
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -13,13 +13,14 @@ from canvas.customer_fields import (
     normalize_email,
     normalize_maid,
 )
+from canvas.erasure import erasure_hooks_run
 from canvas.models import Customer, Workspace
 
 STANDARD_FIELDS = ("external_id", "email", "ios_idfa", "android_gaid", "ads_tracking_enabled")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 MAX_ATTRIBUTE_NAME = 100
-EXTERNAL_ID_MAX_LENGTH = Customer._meta.get_field("external_id").max_length
+EXTERNAL_ID_MAX_LENGTH = cast(int, Customer._meta.get_field("external_id").max_length)
 
 
 # JSON numbers every database and client reads back exactly: 64-bit integers, finite floats.
@@ -195,9 +196,28 @@ def customers_upsert(*, workspace: Workspace, records: list[CustomerRecord]) -> 
     return UpsertResult(created=len(external_ids) - len(known), updated=len(known))
 
 
-def customers_delete(*, workspace: Workspace, external_ids: list[str]) -> int:
-    """Erase customers of a workspace by external_id; returns how many existed."""
-    deleted, per_model = Customer.objects.filter(
-        workspace=workspace, external_id__in=external_ids
-    ).delete()
+@transaction.atomic
+def customers_delete(
+    *,
+    workspace: Workspace,
+    external_ids: list[str] | None = None,
+    customer_ids: list[int] | None = None,
+) -> int:
+    """Erase customers of a workspace by external_id or id; returns how many existed.
+
+    Every erasure hook (canvas/erasure.py) sees the whole set first, in this
+    transaction: a hook that fails leaves every customer in place.
+    """
+    chosen = Customer.objects.filter(workspace=workspace)
+    if external_ids is not None:
+        chosen = chosen.filter(external_id__in=external_ids)
+    if customer_ids is not None:
+        chosen = chosen.filter(pk__in=customer_ids)
+    # Fixed ids, read once: the set the hooks see is exactly the set erased.
+    ids = list(chosen.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    doomed = Customer.objects.filter(workspace=workspace, pk__in=ids)
+    erasure_hooks_run(workspace=workspace, customers=doomed)
+    _, per_model = doomed.delete()
     return per_model.get(Customer._meta.label, 0)

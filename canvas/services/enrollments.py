@@ -28,6 +28,7 @@ from canvas.models import (
 )
 from canvas.segments import segment_apply
 from canvas.services.jobs import jobs_gone_quiet
+from canvas.steps.registry import arrival_counts
 
 ENTRY_CHUNK = 20_000
 
@@ -70,7 +71,7 @@ def _insert_enrollments(canvas: Canvas, customers: QuerySet[Customer], now: date
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         entered = cursor.rowcount
-    metrics.metrics_add(counts={(first_step.pk, metrics.ENTERED): entered}, at=now)
+    metrics.metrics_add(counts=arrival_counts(first_step, entered), at=now)
     return entered
 
 

@@ -3,6 +3,24 @@
 Like Django's pluggable backends, `StepKind` documents the contract and each
 kind implements it. Other apps register their kinds from `AppConfig.ready()`
 (the Audience Sync kind lives in `audiences`); this app never imports them.
+
+A kind, with Delay (canvas/steps/delay.py) as the simple example:
+
+- **configures** through an editor form (`form_class`, `form`, `save_config`),
+  shown in the step card, or behind a button (`editor_button`);
+- **checks for launch** in two phases: `launch_errors_remote` may call the
+  network and runs before the canvas row is locked; `launch_errors` is cheap and
+  local and runs inside the lock. No HTTP call ever runs under a write lock;
+- **handles arrivals** set-based, inside the engine's transaction
+  (`handle_arrivals`), and says when the customers move on;
+- **declares its analytics**: the counters its card shows (`metrics`, read from
+  the per-hour StepMetric rows) and those that move with "Entered" the moment a
+  customer arrives (`counted_on_arrival`), so a kind's own identity
+  (e.g. Entered = Synced + Not Synced + Pending + Errored) holds at every commit;
+- **may add a section to a customer's page** (`customer_section`).
+
+Erasure hooks (canvas/erasure.py) are the other extension point: any app may act
+on customers about to be erased.
 """
 
 from dataclasses import dataclass
@@ -11,7 +29,23 @@ from typing import Any, ClassVar
 
 from django import forms
 
-from canvas.models import Step
+from canvas import metrics
+from canvas.models import Customer, Step
+
+# The counters every step has, as the engine keeps them, with their on-screen labels.
+ENGINE_METRICS: tuple[tuple[str, str], ...] = (
+    (metrics.ENTERED, "Entered"),
+    (metrics.PROCEEDED, "Proceeded to Next Step"),
+    (metrics.EXITED, "Exited Canvas"),
+)
+
+
+@dataclass(frozen=True)
+class CustomerSection:
+    """A block a kind adds to a customer's page: a template and its context."""
+
+    template: str
+    context: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -30,6 +64,13 @@ class StepKind:
     description: ClassVar[str] = ""
     form_class: ClassVar[type[forms.Form]]
     editor_template: ClassVar[str] = "canvas/steps/editor_form.html"
+    # None: the editor shows in the step card. A label: the card shows a button
+    # of that name that opens the editor (htmx, in place).
+    editor_button: ClassVar[str | None] = None
+    # (metric, label) pairs the card shows, in order (see the module docstring).
+    metrics: ClassVar[tuple[tuple[str, str], ...]] = ENGINE_METRICS
+    # Metrics incremented together with "Entered" when customers arrive.
+    counted_on_arrival: ClassVar[tuple[str, ...]] = ()
 
     def default_config(self) -> dict[str, Any]:
         """The config of a freshly added step of this kind."""
@@ -48,21 +89,41 @@ class StepKind:
         """Extra template context for the editor."""
         return {}
 
+    def save_config(self, step: Step, form: forms.Form) -> None:
+        """Store a valid editor form (inside the caller's transaction); by default as step.config."""
+        step.config = self.config_from_form(form)
+        step.save(update_fields=["config", "updated_at"])
+
+    def saved_message(self, step: Step, form: forms.Form) -> str:
+        """The notice the editor shows once saved (e.g. that an audience was drafted)."""
+        return "Saved."
+
+    def launch_errors_remote(self, step: Step) -> list[str]:
+        """Launch checks that need the network; run before any lock is taken. None by default."""
+        return []
+
     def launch_errors(self, step: Step) -> list[str]:
-        """What must be fixed in this step before its canvas can launch; empty when ready."""
+        """What must be fixed in this step before its canvas can launch; empty when ready.
+
+        Runs inside the canvas row lock: local reads only, never the network.
+        """
         form = self.form_class(data=step.config)
         if form.is_valid():
             return []
         return [
-            f"{form.fields[name].label or name}: {' '.join(errs)}"
+            f"{form.fields[name].label or name}: {' '.join(map(str, errs))}"
             if name != "__all__"
-            else " ".join(errs)
+            else " ".join(map(str, errs))
             for name, errs in form.errors.items()
         ]
 
     def summary(self, step: Step) -> str:
         """One line describing the configured step, for the step list."""
         return self.label
+
+    def customer_section(self, customer: Customer) -> CustomerSection | None:
+        """A section this kind adds to a customer's page, or None."""
+        return None
 
     def handle_arrivals(self, step: Step, arrivals: list[Arrival], now: datetime) -> datetime:
         """Act on a chunk of enrollments arriving at the step, inside the engine's transaction.
@@ -90,3 +151,10 @@ def get_kind(key: str) -> StepKind | None:
 def all_kinds() -> list[StepKind]:
     """Every registered kind, in registration order."""
     return list(_kinds.values())
+
+
+def arrival_counts(step: Step, count: int) -> dict[tuple[int, str], int]:
+    """The counters that move when `count` customers arrive at a step: Entered and the kind's."""
+    kind = get_kind(step.kind)
+    extra = kind.counted_on_arrival if kind is not None else ()
+    return {(step.pk, metric): count for metric in (metrics.ENTERED, *extra)}

@@ -10,7 +10,7 @@ from canvas.models import Canvas, Step
 from canvas.segments import OPERATORS, segment_customers, segment_describe, segment_errors
 from canvas.selectors import canvases_with_entered, step_analytics
 from canvas.services import canvases as services
-from canvas.steps.registry import all_kinds, get_kind
+from canvas.steps.registry import ENGINE_METRICS, all_kinds, get_kind
 from canvas.tables import CanvasTable, table_paginate
 
 
@@ -49,15 +49,21 @@ def canvas_create_view(request):
     return redirect(canvas)
 
 
-def _step_card(step: Step, *, form=None, errors=None, stats=None) -> dict:
+def _step_card(step: Step, *, form=None, errors=None, stats=None, open_editor=False) -> dict:
     kind = get_kind(step.kind)
+    stats = stats or {}
+    shown = kind.metrics if kind else ENGINE_METRICS
     return {
         "step": step,
         "kind": kind,
         "form": form if form is not None else (kind.form(step) if kind else None),
         "summary": kind.summary(step) if kind else step.kind,
         "errors": errors or [],
-        "stats": stats or {},
+        # The counters the kind declares, with their labels, in its order.
+        "metrics": [(key, label, stats.get(key, 0)) for key, label in shown],
+        "has_stats": bool(stats),
+        # Kinds with an editor button show the editor once it is asked for.
+        "editor_open": open_editor or kind is None or kind.editor_button is None,
         "extra": kind.editor_context(step) if kind else {},
     }
 
@@ -214,23 +220,20 @@ def step_editor(request, canvas_id: int, step_id: int):
     step = _step(request, canvas_id, step_id)
     kind = get_kind(step.kind)
     if request.method != "POST" or kind is None:
-        return _step_response(request, step, _step_card(step))
+        return _step_response(request, step, _step_card(step, open_editor=True))
     form = kind.form(step, data=request.POST)
     name_form = StepNameForm(request.POST)
     if not name_form.is_valid():
         form.add_error(None, name_form.errors["step_name"])
     if form.is_valid():
         try:
-            services.step_configure(
-                step=step,
-                name=name_form.cleaned_data["step_name"],
-                config=kind.config_from_form(form),
-            )
+            services.step_configure(step=step, name=name_form.cleaned_data["step_name"], form=form)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            return _step_response(request, step, {**_step_card(step), "saved": True})
-    return _step_response(request, step, _step_card(step, form=form), status=400)
+            card = _step_card(step, open_editor=True)
+            return _step_response(request, step, {**card, "saved": kind.saved_message(step, form)})
+    return _step_response(request, step, _step_card(step, form=form, open_editor=True), status=400)
 
 
 @require_POST

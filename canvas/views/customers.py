@@ -1,19 +1,22 @@
 """Customers: the workspace's end users, one customer's page, and CSV imports."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from canvas.access import admin_required
 from canvas.forms import CustomerImportForm
 from canvas.models import Customer, Enrollment, EnrollmentState, ImportStatus
+from canvas.services.customers import customers_delete
 from canvas.services.imports import (
     CustomerFileError,
     customer_import_error_report,
     customer_import_upload,
 )
-from canvas.steps.registry import get_kind
+from canvas.steps.registry import all_kinds, get_kind
 from canvas.tables import CUSTOMERS_PER_PAGE, CustomerTable, keyset_page
 
 RECENT_IMPORTS = 10
@@ -83,8 +86,20 @@ def customer_detail(request, customer_id: int):
         "attributes": [(k, _attribute_text(v)) for k, v in sorted(customer.attributes.items())],
         "enrollments": enrollments,
         "active_state": EnrollmentState.ACTIVE,
+        # Sections step kinds add (the Audience Sync history, for one).
+        "sections": [s for kind in all_kinds() if (s := kind.customer_section(customer))],
     }
     return render(request, "canvas/customers/detail.html", context)
+
+
+@admin_required
+@require_POST
+def customer_delete(request, customer_id: int):
+    """Erase one customer (a data-erasure request), like the API's users/delete."""
+    customer = get_object_or_404(Customer, workspace=request.workspace, pk=customer_id)
+    customers_delete(workspace=request.workspace, customer_ids=[customer.pk])
+    messages.success(request, f"Customer {customer.external_id} is erased.")
+    return redirect("canvas:customers", workspace=request.workspace.slug)
 
 
 @require_http_methods(["GET", "POST"])

@@ -48,8 +48,7 @@ MAX_PAGE_SIZE = 250
 # Pinterest error messages are short; cap what we keep so a log line stays a line.
 _MAX_MESSAGE_CHARS = 500
 
-_LOWERCASE_HEX = re.compile(r"[0-9a-f]+")
-_EMAIL = re.compile(r"[^\s@,]+@[^\s@,]+\.[^\s@,]+")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def build_authorize_url(*, state: str, redirect_uri: str | None = None) -> str:
@@ -80,14 +79,11 @@ def records_field(records: Sequence[str]) -> str:
             f"{MAX_RECORDS_PER_REQUEST}."
         )
     for position, record in enumerate(records, start=1):
-        # Pinterest wants emails lowercase and everything else hashed; a comma would
-        # split one record into two. The message names the position, never the record.
-        is_hex = isinstance(record, str) and _LOWERCASE_HEX.fullmatch(record)
-        is_email = isinstance(record, str) and record == record.lower() and _EMAIL.fullmatch(record)
-        if not (is_hex or is_email):
-            raise RecordsRejected(
-                f"Record #{position} is neither lowercase hex nor a lowercase email."
-            )
+        # Pinterest would take lowercase emails and MD5/SHA-1 hashes too; this project
+        # sends nothing but SHA-256 hex (raw PII never leaves the database), and this is
+        # the last place to make sure. The message names the position, never the record.
+        if not (isinstance(record, str) and _SHA256_HEX.fullmatch(record)):
+            raise RecordsRejected(f"Record #{position} is not a lowercase SHA-256 hex digest.")
     return ",".join(records)
 
 

@@ -202,8 +202,9 @@ def test_customer_page_shows_identifiers_attributes_and_canvases(as_marketer, wo
     ]
     assert "Delay · current step" in html
     assert "Delay · last step" in html
+    # The Audience Sync kind's section (audiences/step.py), here with nothing synced yet.
     assert "Audience sync history" in html
-    assert "will appear here once the Audience Sync step is available" in html
+    assert "Not synced to any Pinterest audience yet." in html
 
 
 def test_another_workspaces_customer_is_not_found(

@@ -38,7 +38,8 @@ SPAM_BLOCKED = "Your request was blocked because it looks like spam."
 
 # Pinterest wants emails lowercase and everything else hashed (hex). The client has
 # its own check on purpose: the sandbox must not trust that the client got it right.
-_HEX_RECORD = re.compile(r"[0-9a-f]+")
+# What Pinterest accepts: lowercase MD5, SHA-1 or SHA-256 hex, or a lowercase email.
+_HEX_RECORD = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}")
 _EMAIL_RECORD = re.compile(r"[^\s@,]+@[^\s@,]+\.[^\s@,]+")
 
 
@@ -325,7 +326,7 @@ def _records(call: Call, body: dict[str, Any]) -> list[str]:
                 400,
                 1,
                 f"Malformed record at position {position}: records must be lowercase "
-                "emails or lowercase hex hashes.",
+                "emails or lowercase MD5, SHA-1 or SHA-256 hex.",
             )
     return records
 

@@ -323,7 +323,7 @@ def test_create_customer_list_sends_records_as_one_comma_separated_string(client
     customer_list = client.create_customer_list(
         ad_account_id="549755885175",
         name="Newsletter",
-        records=[RECORD, OTHER_RECORD, "test@example.com"],
+        records=[RECORD, OTHER_RECORD, "b" * 64],
         list_type="EMAIL",
     )
 
@@ -333,7 +333,7 @@ def test_create_customer_list_sends_records_as_one_comma_separated_string(client
         request,
         {
             "name": "Newsletter",
-            "records": f"{RECORD},{OTHER_RECORD},test@example.com",
+            "records": f"{RECORD},{OTHER_RECORD},{'b' * 64}",
             "list_type": "EMAIL",
         },
     )
@@ -383,14 +383,23 @@ def test_timeout_comes_from_settings_and_can_be_overridden(pinterest_settings):
     assert PinterestClient(TOKEN, timeout=0.5).timeout == 0.5
 
 
-def test_refused_records_never_reach_the_server(client, httpserver):
+@pytest.mark.parametrize(
+    "record",
+    [
+        "Test@Example.com",
+        "test@example.com",  # Pinterest takes lowercase emails; we never send plaintext
+        "d41d8cd98f00b204e9800998ecf8427e",  # MD5: Pinterest takes it, we send SHA-256 only
+        "A" * 64,  # uppercase hex
+        "a" * 63,
+    ],
+)
+def test_refused_records_never_reach_the_server(client, httpserver, record):
     with pytest.raises(RecordsRejected) as caught:
-        client.add_records(
-            ad_account_id="1", customer_list_id="2", records=[RECORD, "Test@Example.com"]
-        )
+        client.add_records(ad_account_id="1", customer_list_id="2", records=[RECORD, record])
 
     assert caught.value.status is None
-    assert "Test@Example.com" not in str(caught.value)
+    assert str(caught.value).startswith("Record #2 is not a lowercase SHA-256 hex digest.")
+    assert record not in str(caught.value)
     assert httpserver.log == []
 
 

@@ -51,6 +51,9 @@ def list_path(pinterest_sandbox):
         (f"{RECORD},Test@Example.com", "Malformed record at position 2"),
         (f"{RECORD},6d92078a-8246-4ba4-ae5b-76104861e7dc", "Malformed record at position 2"),
         (f"{RECORD},,{RECORD}", "Malformed record at position 2"),
+        # Hex of no hash's length: Pinterest takes MD5, SHA-1 and SHA-256 only.
+        (f"{RECORD},{'a' * 63}", "Malformed record at position 2"),
+        (f"{RECORD},{'a' * 7}", "Malformed record at position 2"),
         ("", "records is required"),
     ],
 )
@@ -61,6 +64,15 @@ def test_bad_records_get_400_code_1(api, list_path, records, message):
     assert answer.json()["code"] == 1
     assert answer.json()["status"] == "failure"
     assert message in answer.json()["message"]
+
+
+def test_md5_sha1_sha256_and_lowercase_emails_are_accepted(pinterest_sandbox, api, list_path):
+    records = ["d41d8cd98f00b204e9800998ecf8427e", "a" * 40, RECORD, "ann@example.com"]
+
+    answer = api("PATCH", list_path, json={"operation_type": "ADD", "records": ",".join(records)})
+
+    assert answer.status_code == 200
+    assert answer.json()["num_uploaded_user_records"] == 4
 
 
 def test_1900_records_in_one_string_are_accepted(pinterest_sandbox, api, list_path):

@@ -1,0 +1,80 @@
+"""Customers arriving at an Audience Sync step: hash their identifiers, queue their sync.
+
+Called by the canvas engine for a chunk of arrivals, inside its transaction. Set-based:
+one read of the chunk's customers, one bulk insert of their sync items, one counter
+update. Raw emails and device ids are read here and hashed here; only SHA-256 hex
+is stored in a sync item, and nothing leaves for Pinterest but those hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from audiences import analytics
+from audiences.identifiers import hash_email, hash_maid
+from audiences.models import AudienceSyncStep, SyncItem, SyncState
+from canvas import metrics
+from canvas.customer_fields import InvalidIdentifier
+from canvas.models import Customer, Step
+from canvas.steps.registry import Arrival
+
+# Pinterest is retried for this long after a customer enters the step; then errored.
+SYNC_DEADLINE = timedelta(hours=13)
+INSERT_BATCH = 2_000
+
+
+def _hash_or_blank(hash_value: Callable[[str | None], str], value: str) -> str:
+    try:
+        return hash_value(value)
+    except InvalidIdentifier:  # missing, blank, malformed or the all-zero MAID
+        return ""
+
+
+def sync_items_enter(*, step: Step, arrivals: list[Arrival], now: datetime) -> int:
+    """Queue one sync item per arriving customer; returns how many are pending.
+
+    Customers without a usable chosen identifier get a *not synced* item (so their
+    page can say why) and move from Users Pending to Users Not Synced at once.
+    """
+    settings = AudienceSyncStep.objects.select_related("audience").get(step=step)
+    if settings.audience is None:
+        # Launch checks make this impossible; fail loudly so the engine retries later.
+        raise RuntimeError(f"Audience Sync step {step.pk} has no audience")
+    identifiers = dict(
+        (pk, rest)
+        for pk, *rest in Customer.objects.filter(
+            pk__in=[a.customer_id for a in arrivals]
+        ).values_list("pk", "email", "ios_idfa", "android_gaid")
+    )
+    items = []
+    for arrival in arrivals:
+        # A customer erased since entering has nothing left to hash.
+        email, idfa, gaid = identifiers.get(arrival.customer_id, ("", "", ""))
+        item = SyncItem(
+            step=step,
+            audience=settings.audience,
+            customer_id=arrival.customer_id if arrival.customer_id in identifiers else None,
+            operation=settings.operation,
+            email_hash=_hash_or_blank(hash_email, email) if settings.match_email else "",
+            idfa_hash=_hash_or_blank(hash_maid, idfa) if settings.match_maid else "",
+            gaid_hash=_hash_or_blank(hash_maid, gaid) if settings.match_maid else "",
+            entered_at=now,
+            deadline_at=now + SYNC_DEADLINE,
+            next_attempt_at=now,
+            state=SyncState.PENDING,
+        )
+        if not item.hashes:
+            item.state, item.next_attempt_at, item.finished_at = SyncState.NOT_SYNCED, None, now
+            item.last_error = "No valid email or mobile advertising id among the fields to match."
+        items.append(item)
+    SyncItem.objects.bulk_create(items, batch_size=INSERT_BATCH)
+    not_synced = sum(1 for item in items if item.state == SyncState.NOT_SYNCED)
+    metrics.metrics_add(
+        counts={
+            (step.pk, analytics.PENDING): -not_synced,
+            (step.pk, analytics.NOT_SYNCED): not_synced,
+        },
+        at=now,
+    )
+    return len(items) - not_synced
