@@ -133,8 +133,9 @@ class AudienceSyncForm(forms.Form):
         workspace = self.step.canvas.workspace
         if kind == DRAFT:
             audience = (
-                PinterestAudience.objects.filter(workspace=workspace, ad_account=ad_account, pk=value)
-                .first()
+                PinterestAudience.objects.filter(
+                    workspace=workspace, ad_account=ad_account, pk=value
+                ).first()
                 if value.isdigit()
                 else None
             )

@@ -192,6 +192,8 @@ class AudienceSyncKind(StepKind):
             return [f"Could not check “{audience.name}” on Pinterest. {pinterest_unreachable(exc)}"]
         if not found.is_customer_list:
             return [not_a_customer_list(found.name, found.audience_type)]
+        if audience.missing_since is not None:  # back on Pinterest (it was a passing 404)
+            PinterestAudience.objects.filter(pk=audience.pk).update(missing_since=None)
         return []
 
     # The engine

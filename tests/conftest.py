@@ -87,6 +87,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate counters and the editor's cached Pinterest pages must not leak between tests
+    # (a new test database reuses the same row ids).
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_inline(monkeypatch):
     """django-q2 runs queued tasks inline (its `sync` mode) unless a test starts a real cluster."""
     from django_q.conf import Conf

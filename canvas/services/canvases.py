@@ -195,7 +195,9 @@ def canvas_launch(*, canvas: Canvas, user: User) -> Canvas:
         # A step deleted meanwhile has nothing left to fix.
         current = set(canvas.steps.values_list("pk", flat=True))
         for step_id in remote.keys() & current:
-            check.step_errors.setdefault(step_id, []).extend(remote[step_id])
+            errors = check.step_errors.setdefault(step_id, [])
+            # The remote phase may have recorded what the local phase then saw too.
+            errors.extend(e for e in remote[step_id] if e not in errors)
         if not check.ok:
             raise LaunchRefused(check)
         canvas.status = CanvasStatus.ACTIVE

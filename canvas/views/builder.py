@@ -63,7 +63,8 @@ def _step_card(step: Step, *, form=None, errors=None, stats=None, open_editor=Fa
         "metrics": [(key, label, stats.get(key, 0)) for key, label in shown],
         "has_stats": bool(stats),
         # Kinds with an editor button show the editor once it is asked for.
-        "editor_open": open_editor or kind is None or kind.editor_button is None,
+        # (and a step refused at launch shows its editor under the errors).
+        "editor_open": open_editor or bool(errors) or kind is None or kind.editor_button is None,
         "extra": kind.editor_context(step) if kind else {},
     }
 

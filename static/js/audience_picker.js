@@ -4,11 +4,11 @@ document.addEventListener("click", (event) => {
   const option = event.target.closest("[data-audience-choice]");
   if (!option) return;
   const picker = option.closest("[data-audience-picker]");
-  picker.querySelector("input[name=audience]").value = option.dataset.audienceChoice;
-  picker.querySelector("[data-audience-chosen]").textContent = option.dataset.audienceLabel;
-  picker.querySelector("[data-audience-results]").replaceChildren();
   const save = option.closest("form").querySelector("[data-save-button]");
-  if (save) {
-    save.textContent = option.dataset.audienceChoice.startsWith("new:") ? "Create Audience" : "Save component";
-  }
+  const choice = option.dataset.audienceChoice;
+  picker.querySelector("input[name=audience]").value = choice;
+  picker.querySelector("[data-audience-chosen]").textContent = option.dataset.audienceLabel;
+  if (save) save.textContent = choice.startsWith("new:") ? "Create Audience" : "Save component";
+  // Last: this removes the option that was clicked.
+  picker.querySelector("[data-audience-results]").replaceChildren();
 });

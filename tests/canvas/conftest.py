@@ -1,16 +1,9 @@
 """Fixtures of the ingestion API tests: clients holding a workspace's API key."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from canvas.services.api_keys import api_key_create
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_counters():
-    # The API's per-key rate counters live in the cache.
-    cache.clear()
 
 
 @pytest.fixture
