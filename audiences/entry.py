@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.db import connection
+
 from audiences import analytics
 from audiences.identifiers import hash_email, hash_maid
 from audiences.models import AudienceSyncStep, SyncItem, SyncState
@@ -21,7 +23,6 @@ from canvas.steps.registry import Arrival
 
 # Pinterest is retried for this long after a customer enters the step; then errored.
 SYNC_DEADLINE = timedelta(hours=13)
-INSERT_BATCH = 2_000
 
 
 def _hash_or_blank(hash_value: Callable[[str | None], str], value: str) -> str:
@@ -29,6 +30,35 @@ def _hash_or_blank(hash_value: Callable[[str | None], str], value: str) -> str:
         return hash_value(value)
     except InvalidIdentifier:  # missing, blank, malformed or the all-zero MAID
         return ""
+
+
+_COLUMNS = (
+    "step_id",
+    "audience_id",
+    "customer_id",
+    "operation",
+    "email_hash",
+    "idfa_hash",
+    "gaid_hash",
+    "state",
+    "entered_at",
+    "deadline_at",
+    "next_attempt_at",
+    "attempts",
+    "last_error",
+    "finished_at",
+)
+NO_USABLE_FIELD = "No valid email or mobile advertising id among the fields to match."
+
+
+def _insert(rows: list[tuple]) -> None:
+    # One prepared INSERT run for every row: Django's bulk_create builds the SQL value by
+    # value and row by row, which was four fifths of the entry time at a million customers.
+    table = SyncItem._meta.db_table
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    sql = f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608 - names from the model
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def sync_items_enter(*, step: Step, arrivals: list[Arrival], now: datetime) -> int:
@@ -41,35 +71,52 @@ def sync_items_enter(*, step: Step, arrivals: list[Arrival], now: datetime) -> i
     if settings.audience is None:
         # Launch checks make this impossible; fail loudly so the engine retries later.
         raise RuntimeError(f"Audience Sync step {step.pk} has no audience")
-    identifiers = dict(
-        (pk, rest)
+    identifiers = {
+        pk: rest
         for pk, *rest in Customer.objects.filter(
             pk__in=[a.customer_id for a in arrivals]
         ).values_list("pk", "email", "ios_idfa", "android_gaid")
-    )
-    items = []
+    }
+    moment = connection.ops.adapt_datetimefield_value(now)
+    deadline = connection.ops.adapt_datetimefield_value(now + SYNC_DEADLINE)
+    rows = []
+    not_synced = 0
     for arrival in arrivals:
         # A customer erased since entering has nothing left to hash.
         email, idfa, gaid = identifiers.get(arrival.customer_id, ("", "", ""))
-        item = SyncItem(
-            step=step,
-            audience=settings.audience,
-            customer_id=arrival.customer_id if arrival.customer_id in identifiers else None,
-            operation=settings.operation,
-            email_hash=_hash_or_blank(hash_email, email) if settings.match_email else "",
-            idfa_hash=_hash_or_blank(hash_maid, idfa) if settings.match_maid else "",
-            gaid_hash=_hash_or_blank(hash_maid, gaid) if settings.match_maid else "",
-            entered_at=now,
-            deadline_at=now + SYNC_DEADLINE,
-            next_attempt_at=now,
-            state=SyncState.PENDING,
+        email_hash = _hash_or_blank(hash_email, email) if settings.match_email else ""
+        idfa_hash = _hash_or_blank(hash_maid, idfa) if settings.match_maid else ""
+        gaid_hash = _hash_or_blank(hash_maid, gaid) if settings.match_maid else ""
+        customer_id = arrival.customer_id if arrival.customer_id in identifiers else None
+        if email_hash or idfa_hash or gaid_hash:
+            state, next_attempt, error, finished = SyncState.PENDING, moment, "", None
+        else:
+            state, next_attempt, error, finished = (
+                SyncState.NOT_SYNCED,
+                None,
+                NO_USABLE_FIELD,
+                moment,
+            )
+            not_synced += 1
+        rows.append(
+            (
+                step.pk,
+                settings.audience_id,
+                customer_id,
+                settings.operation,
+                email_hash,
+                idfa_hash,
+                gaid_hash,
+                state,
+                moment,
+                deadline,
+                next_attempt,
+                0,
+                error,
+                finished,
+            )
         )
-        if not item.hashes:
-            item.state, item.next_attempt_at, item.finished_at = SyncState.NOT_SYNCED, None, now
-            item.last_error = "No valid email or mobile advertising id among the fields to match."
-        items.append(item)
-    SyncItem.objects.bulk_create(items, batch_size=INSERT_BATCH)
-    not_synced = sum(1 for item in items if item.state == SyncState.NOT_SYNCED)
+    _insert(rows)
     metrics.metrics_add(
         counts={
             (step.pk, analytics.PENDING): -not_synced,
@@ -77,4 +124,4 @@ def sync_items_enter(*, step: Step, arrivals: list[Arrival], now: datetime) -> i
         },
         at=now,
     )
-    return len(items) - not_synced
+    return len(rows) - not_synced

@@ -43,7 +43,30 @@ def peak_rss_mb() -> float:
 
 
 class Command(BaseCommand):
+    """Apps with step kinds of their own subclass this for variants (see `make_steps`)."""
+
     help = "Launch a scheduled canvas with Delay 0 → Delay 0 for N customers and time the drain."
+    name = "bench_canvas"
+
+    def customer_fields(self, number: int) -> dict:
+        """Fields of the benchmark's customer number `number` besides its external id."""
+        return {}
+
+    def make_steps(self, canvas: Canvas) -> None:
+        """The canvas's steps: here two Delays of 0 minutes."""
+        for position in (1, 2):
+            Step.objects.create(
+                canvas=canvas,
+                position=position,
+                kind="delay",
+                config={"amount": 0, "unit": "minutes"},
+            )
+
+    def report(self, canvas: Canvas, seconds_entry: float, seconds_engine: float) -> None:
+        """Extra lines a variant prints before the RESULT line."""
+
+    def clean_up_first(self, canvases) -> None:
+        """Delete what a variant's steps created before the canvases go."""
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=1_000_000)
@@ -64,9 +87,7 @@ class Command(BaseCommand):
             }
             manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
             subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-            subprocess.run(
-                [*manage, "bench_canvas", "--customers", str(customers)], env=env, check=True
-            )
+            subprocess.run([*manage, self.name, "--customers", str(customers)], env=env, check=True)
 
     def _bench(self, n: int) -> None:
         out = self.stdout
@@ -75,7 +96,14 @@ class Command(BaseCommand):
         for start in range(0, n, CREATE_BATCH):
             size = min(CREATE_BATCH, n - start)
             Customer.objects.bulk_create(
-                [Customer(workspace=workspace, external_id=f"b{start + i}") for i in range(size)],
+                [
+                    Customer(
+                        workspace=workspace,
+                        external_id=f"b{start + i}",
+                        **self.customer_fields(start + i),
+                    )
+                    for i in range(size)
+                ],
                 batch_size=CREATE_BATCH,
             )
         out.write(f"created {n:,} customers in {time.perf_counter() - started:.1f} s")
@@ -83,13 +111,7 @@ class Command(BaseCommand):
         canvas = Canvas.objects.create(
             workspace=workspace, name="Benchmark", status=CanvasStatus.DRAFT
         )
-        for position in (1, 2):
-            Step.objects.create(
-                canvas=canvas,
-                position=position,
-                kind="delay",
-                config={"amount": 0, "unit": "minutes"},
-            )
+        self.make_steps(canvas)
 
         t0 = time.perf_counter()
         Canvas.objects.filter(pk=canvas.pk).update(
@@ -99,8 +121,10 @@ class Command(BaseCommand):
         entered = canvas_enter_segment(canvas=canvas)
         t_entry = time.perf_counter() - t0
         out.write(f"entered {entered:,} in {t_entry:.1f} s ({entered / t_entry:,.0f}/s)")
+        t_engine = time.perf_counter()
         advanced = engine_advance()
         seconds = time.perf_counter() - t0
+        self.report(canvas, t_entry, time.perf_counter() - t_engine)
         exited = Enrollment.objects.filter(canvas=canvas, state=EnrollmentState.EXITED).count()
         if exited != n:
             raise RuntimeError(f"only {exited:,} of {n:,} customers exited")
@@ -108,12 +132,13 @@ class Command(BaseCommand):
         rss = peak_rss_mb()
         out.write(
             f"advanced {advanced:,} enrollment steps ({advanced / seconds:,.0f}/s); "
-            f"{n:,} customers through both steps in {seconds:.1f} s "
+            f"{n:,} customers through every step in {seconds:.1f} s "
             f"= {per_s:,.0f} customers/s = {per_s / PINTEREST_LIMIT_PER_S:.2f}× the Pinterest limit "
             f"(13,300/s); peak RSS {rss:.0f} MB; database {connection.vendor}"
         )
         out.write(
-            f"RESULT bench_canvas customers={n} seconds={seconds:.1f} per_s={per_s:.0f} rss_mb={rss:.0f}"
+            f"RESULT {self.name} customers={n} seconds={seconds:.1f} per_s={per_s:.0f} "
+            f"fraction={per_s / PINTEREST_LIMIT_PER_S:.2f} rss_mb={rss:.0f}"
         )
         self._clean_up(workspace)
 
@@ -121,6 +146,7 @@ class Command(BaseCommand):
         # Raw deletes: Django's cascade would load a million rows to delete them.
         with transaction.atomic():
             canvases = Canvas.objects.filter(workspace=workspace)
+            self.clean_up_first(canvases)
             Enrollment.objects.filter(canvas__in=canvases)._raw_delete(connection.alias)
             StepMetric.objects.filter(step__canvas__in=canvases)._raw_delete(connection.alias)
             Step.objects.filter(canvas__in=canvases)._raw_delete(connection.alias)
