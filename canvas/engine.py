@@ -45,7 +45,7 @@ class _Route:
         self.next: dict[int, int | None] = {}
         for current, following in zip(steps, [*steps[1:], None], strict=True):
             same_canvas = following is not None and following.canvas_id == current.canvas_id
-            self.next[current.pk] = following.pk if same_canvas else None
+            self.next[current.pk] = following.pk if following is not None and same_canvas else None
 
     def running(self, step_id: int) -> bool:
         return self.steps[step_id].canvas.status == CanvasStatus.ACTIVE
