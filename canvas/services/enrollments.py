@@ -111,7 +111,8 @@ def _enter_next_window(canvas: Canvas, now: datetime, window_size: int) -> tuple
     upper = window.values_list("pk", flat=True)[window_size - 1 : window_size].first()
     finished = upper is None
     if finished:
-        upper = window.aggregate(last=Max("pk"))["last"] or canvas.entry_cursor
+        # No customer at all (an empty workspace) leaves the cursor at 0, not None.
+        upper = window.aggregate(last=Max("pk"))["last"] or canvas.entry_cursor or 0
     entered = _insert_enrollments(canvas, window.filter(pk__lte=upper), now)
     heartbeat = timezone.now()
     Canvas.objects.filter(pk=canvas.pk).update(

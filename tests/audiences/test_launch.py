@@ -154,3 +154,41 @@ def test_the_canvas_page_lists_each_error_with_a_link_to_its_step(
     )
     # The step's ad account is set: no error about it.
     assert "Choose the Pinterest ad account" not in html
+
+
+def test_no_write_lock_is_held_while_pinterest_is_asked(
+    transactional_db, workspace, admin, connection, owner_account, pinterest_sandbox
+):
+    """Launch asks Pinterest first, then locks: a writer is never kept waiting on HTTP."""
+    from django.db import connection as db
+    from django.db import transaction
+
+    from tests.conftest import run_concurrently
+    from tests.pinterest_fixtures import SleepGate
+
+    audience = live_audience(workspace, owner_account, pinterest_sandbox)
+    canvas = CanvasFactory(workspace=workspace)
+    add_sync_step(canvas, audience=audience)
+    gate = SleepGate()
+    pinterest_sandbox.state.sleep = gate
+    pinterest_sandbox.state.set_faults(latency_ms=1)  # every call waits at the gate
+    writes = []
+
+    def write_while_pinterest_is_held():
+        gate.wait_for_call()
+        try:
+            if db.vendor == "sqlite":
+                db.ensure_connection()
+                db.connection.execute("PRAGMA busy_timeout = 300")
+            with transaction.atomic():  # IMMEDIATE on SQLite: takes the write lock now
+                Canvas.objects.select_for_update(nowait=db.vendor != "sqlite").get(pk=canvas.pk)
+                writes.append("written")
+        finally:
+            gate.open()
+
+    errors = run_concurrently(
+        lambda: canvas_launch(canvas=canvas, user=admin), write_while_pinterest_is_held
+    )
+    assert errors == []
+    assert writes == ["written"]
+    assert Canvas.objects.get().status == CanvasStatus.ACTIVE

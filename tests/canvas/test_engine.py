@@ -211,3 +211,12 @@ def test_a_step_whose_kind_is_gone_does_not_hold_up_other_canvases(workspace, cl
     assert {e.due_at - timezone.now() for e in stuck} == {timedelta(minutes=5)}
     assert "kind 'uninstalled' is not registered" in caplog.text
     assert totals(broken) == [{metrics.ENTERED: 2}]
+
+
+def test_a_scheduled_canvas_of_an_empty_workspace_finishes_its_entry(workspace, clock):
+    # It raised "Cannot use None as a query value" and was resumed, failing, forever.
+    canvas = canvas_with_delays(workspace, (0, "minutes"))
+    activate(canvas)
+    assert canvas_enter_segment(canvas=canvas) == 0
+    canvas.refresh_from_db()
+    assert (canvas.entry_cursor, canvas.entry_completed_at is not None) == (0, True)
