@@ -263,6 +263,24 @@ class PinterestClient:
             parse=parsing.parse_customer_list,
         )
 
+    def get_customer_lists_page(
+        self, *, ad_account_id: str, bookmark: str | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> Page[CustomerList]:
+        """One page of an ad account's customer lists (they outlive deleted audiences)."""
+        # https://developers.pinterest.com/docs/api/v5/customer_lists-list
+        path = f"/ad_accounts/{ad_account_id}/customer_lists"
+        return self._page(
+            path, {"page_size": page_size}, bookmark, parsing.parse_customer_list, "customer lists"
+        )
+
+    def list_customer_lists(self, *, ad_account_id: str) -> list[CustomerList]:
+        """Every customer list of an ad account (all pages)."""
+        return self._all_pages(
+            lambda bookmark: self.get_customer_lists_page(
+                ad_account_id=ad_account_id, bookmark=bookmark
+            )
+        )
+
     def get_customer_list(self, *, ad_account_id: str, customer_list_id: str) -> CustomerList:
         """One customer list and its counters."""
         # https://developers.pinterest.com/docs/api/v5/customer_lists-get

@@ -253,13 +253,24 @@ def create_customer_list(call: Call) -> Response:
     account = _ad_account(call, write=True)
     body = _json_object(call.request)
     name = _required_str(body, "name")
-    list_type = body.get("list_type")
+    # The spec: list_type defaults to EMAIL when omitted.
+    list_type = body.get("list_type", "EMAIL")
     if list_type not in LIST_TYPES:
         raise ApiError(400, 1, f"list_type must be one of {', '.join(LIST_TYPES)}.")
     records = _records(call, body)
     customer_list = call.state.create_customer_list(account.id, name=name, list_type=list_type)
     call.state.apply_records(customer_list, "ADD", records)
     return Response.json(200, customer_list_json(customer_list))
+
+
+def list_customer_lists(call: Call) -> Response:
+    """GET /ad_accounts/{ad}/customer_lists, oldest first (lists outlive their audiences)."""
+    account = _ad_account(call, write=False)
+    lists = sorted(
+        (c for c in call.state.customer_lists.values() if c.ad_account_id == account.id),
+        key=lambda customer_list: int(customer_list.id),
+    )
+    return _page(call.request, lists, customer_list_json)
 
 
 def get_customer_list(call: Call) -> Response:
@@ -417,6 +428,7 @@ ROUTES = [
     Route(
         "POST", re.compile(_AD + r"/customer_lists"), create_customer_list, "ads:write", "ads_write"
     ),
+    Route("GET", re.compile(_AD + r"/customer_lists"), list_customer_lists, "ads:read", "ads_read"),
     Route("GET", re.compile(_LIST), get_customer_list, "ads:read", "ads_read"),
     Route("PATCH", re.compile(_LIST), update_customer_list, "ads:write", "ads_write"),
 ]

@@ -92,7 +92,8 @@ def _revoke(state: SandboxState, request: Request) -> dict[str, Any]:
 
 
 def _delete_audience(state: SandboxState, request: Request, audience_id: str) -> dict[str, Any]:
-    with_list = bool(_body(request).get("with_customer_list", True))
+    # As in Ads Manager, the customer list stays (and stays writable) unless asked otherwise.
+    with_list = bool(_body(request).get("with_customer_list", False))
     if not state.delete_audience(audience_id, with_customer_list=with_list):
         raise ControlError(404, f"No audience {audience_id}.")
     return {"deleted": audience_id}

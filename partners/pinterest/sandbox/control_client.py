@@ -67,8 +67,8 @@ class SandboxControl:
         """Revoke every token of a user; how many."""
         return self._call("POST", "/_sandbox/tokens/revoke", {"user_id": user_id})["revoked"]
 
-    def delete_audience(self, audience_id: str, *, with_customer_list: bool = True) -> None:
-        """Delete an audience (and its list) behind the app's back."""
+    def delete_audience(self, audience_id: str, *, with_customer_list: bool = False) -> None:
+        """Delete an audience behind the app's back; like Pinterest, its list stays by default."""
         self._call(
             "POST",
             f"/_sandbox/audiences/{audience_id}/delete",

@@ -1,20 +1,24 @@
-"""Per-token rate limits of the sandbox: fixed windows aligned on the sandbox clock.
+"""Per-token rate limits of the sandbox, counted over any rolling window, as Pinterest counts.
 
-A fixed window (calls counted per whole second, or whole minute, of the clock)
-is simple to reason about in tests and never lets more than the limit through
-in one window; `x-ratelimit-reset` says how many whole seconds remain in it.
+A fixed window (calls per whole second of the clock) would let 7 writes through
+in the last 50 ms of one second and 7 more in the first 50 ms of the next: 14 in
+0.1 s, which Pinterest refuses. Here each (token, category) keeps the times of
+its accepted calls; a call passes only if fewer than `calls` were accepted in the
+`window_seconds` before it, and `x-ratelimit-reset` says how many whole seconds
+until the oldest of them leaves the window.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Limit:
-    """At most `calls` per `window_seconds` in one category."""
+    """At most `calls` per `window_seconds` in one category, over any rolling window."""
 
     calls: int
     window_seconds: float
@@ -47,17 +51,17 @@ class Decision:
 
 
 class RateLimiter:
-    """Counts calls per (token, category) in fixed windows; rejected calls are not counted."""
+    """Counts accepted calls per (token, category) over rolling windows; refusals don't count."""
 
     def __init__(self, limits: dict[str, Limit] | None = None) -> None:
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
         self._lock = threading.Lock()
-        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+        self._accepted: dict[tuple[str, str], deque[float]] = {}
 
     def reset(self) -> None:
         """Forget every count."""
         with self._lock:
-            self._windows.clear()
+            self._accepted.clear()
 
     def hit(self, key: str, category: str | None, now: float) -> Decision | None:
         """Count one call of `category` (plus the "all" budget); None if nothing limits it."""
@@ -70,23 +74,26 @@ class RateLimiter:
             if denied:
                 return denied[-1]
             for c in categories:
-                window, count = self._current(key, c, now)
-                self._windows[(key, c)] = (window, count + 1)
+                self._accepted.setdefault((key, c), deque()).append(now)
             shown = decisions[categories[-1]]
             return Decision(True, shown.limit, shown.remaining - 1, shown.reset_seconds)
 
-    def _current(self, key: str, category: str, now: float) -> tuple[int, int]:
-        window = math.floor(now / self.limits[category].window_seconds)
-        stored_window, count = self._windows.get((key, category), (window, 0))
-        return window, count if stored_window == window else 0
+    def _recent(self, key: str, category: str, now: float) -> deque[float]:
+        """The accepted calls still inside the rolling window ending now (older ones dropped)."""
+        accepted = self._accepted.setdefault((key, category), deque())
+        horizon = now - self.limits[category].window_seconds
+        while accepted and accepted[0] <= horizon:
+            accepted.popleft()
+        return accepted
 
     def _peek(self, key: str, category: str, now: float) -> Decision:
         limit = self.limits[category]
-        window, count = self._current(key, category, now)
-        window_end = (window + 1) * limit.window_seconds
+        recent = self._recent(key, category, now)
+        # When the oldest call in the window leaves it, one more call may pass.
+        frees_at = recent[0] + limit.window_seconds if recent else now
         return Decision(
-            allowed=count < limit.calls,
+            allowed=len(recent) < limit.calls,
             limit=limit.calls,
-            remaining=max(limit.calls - count, 0),
-            reset_seconds=max(math.ceil(window_end - now), 1),
+            remaining=max(limit.calls - len(recent), 0),
+            reset_seconds=max(math.ceil(frees_at - now), 1),
         )

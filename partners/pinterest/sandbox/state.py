@@ -196,8 +196,8 @@ class SandboxState:
             self.audiences[audience.id] = audience
             return audience
 
-    def delete_audience(self, audience_id: str, *, with_customer_list: bool = True) -> bool:
-        """Delete an audience as a marketer would in Ads Manager (and its list, by default)."""
+    def delete_audience(self, audience_id: str, *, with_customer_list: bool = False) -> bool:
+        """Delete an audience as a marketer would in Ads Manager; its list stays unless asked."""
         with self.lock:
             audience = self.audiences.pop(audience_id, None)
             if audience is None:

@@ -355,11 +355,26 @@ def test_delete_audience_then_it_is_not_found(pinterest_client, owner_list):
     assert caught.value.request_id
 
 
-def test_audience_deleted_on_pinterest_makes_adds_not_found(
+def test_an_audience_deleted_on_pinterest_leaves_its_list_writable(
+    pinterest_sandbox, pinterest_client, owner_list
+):
+    # Why the sync engine reads the audience now and then: a 2xx on the list proves nothing.
+    customer_list, audience = owner_list
+    SandboxControl(pinterest_sandbox.url).delete_audience(audience.id)
+
+    updated = pinterest_client.add_records(
+        ad_account_id=OWNER_AD_ACCOUNT_ID, customer_list_id=customer_list.id, records=[hashed(2)]
+    )
+    assert updated.id == customer_list.id
+    with pytest.raises(NotFound):
+        pinterest_client.get_audience(ad_account_id=OWNER_AD_ACCOUNT_ID, audience_id=audience.id)
+
+
+def test_audience_and_list_deleted_on_pinterest_make_adds_not_found(
     pinterest_sandbox, pinterest_client, owner_list
 ):
     customer_list, audience = owner_list
-    SandboxControl(pinterest_sandbox.url).delete_audience(audience.id)
+    SandboxControl(pinterest_sandbox.url).delete_audience(audience.id, with_customer_list=True)
 
     with pytest.raises(NotFound):
         pinterest_client.add_records(
@@ -718,3 +733,11 @@ def test_every_answer_carries_a_request_id(pinterest_sandbox, pinterest_access_t
     assert [e["request_id"] for e in pinterest_sandbox.state.request_log()] == [
         a.headers["x-pinterest-rid"] for a in answers
     ]
+
+
+def test_customer_lists_are_read_through_every_page(
+    pinterest_client, pinterest_sandbox, make_pinterest_token
+):
+    # The BIG account is the sandbox user's as ADMIN: 260 lists, two pages of 250.
+    lists = pinterest_client.list_customer_lists(ad_account_id=BIG_AD_ACCOUNT_ID)
+    assert [c.name for c in lists] == [f"Segment {n:03d}" for n in range(1, 261)]

@@ -75,6 +75,34 @@ def test_md5_sha1_sha256_and_lowercase_emails_are_accepted(pinterest_sandbox, ap
     assert answer.json()["num_uploaded_user_records"] == 4
 
 
+def test_list_type_defaults_to_email(api):
+    answer = api(
+        "POST",
+        f"/ad_accounts/{OWNER_AD_ACCOUNT_ID}/customer_lists",
+        json={"name": "No type", "records": RECORD},
+    )
+    assert answer.status_code == 200
+    assert answer.json()["num_uploaded_user_records"] == 1
+
+
+def test_customer_lists_are_listed_oldest_first_with_pages(api):
+    first = api(
+        "GET", f"/ad_accounts/{BIG_AD_ACCOUNT_ID}/customer_lists", params={"page_size": 250}
+    )
+    assert first.status_code == 200
+    names = [item["name"] for item in first.json()["items"]]
+    assert (len(names), names[0], names[-1]) == (250, "Segment 001", "Segment 250")
+    second = api(
+        "GET",
+        f"/ad_accounts/{BIG_AD_ACCOUNT_ID}/customer_lists",
+        params={"page_size": 250, "bookmark": first.json()["bookmark"]},
+    )
+    assert [item["name"] for item in second.json()["items"]] == [
+        f"Segment {n}" for n in range(251, 261)
+    ]
+    assert second.json()["bookmark"] is None
+
+
 def test_1900_records_in_one_string_are_accepted(pinterest_sandbox, api, list_path):
     records = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(1900)]
 

@@ -1,4 +1,4 @@
-"""The sandbox's write budget: 7 writes per second per token, on a clock the test steps."""
+"""The sandbox's write budget: 7 writes in any rolling second per token, on a stepped clock."""
 
 import threading
 
@@ -9,7 +9,7 @@ from partners.pinterest import PinterestClient, RateLimited
 from partners.pinterest.sandbox import OWNER_AD_ACCOUNT_ID
 from tests.pinterest_fixtures import RECORD
 
-START = 1_800_000_000.0  # a whole second: windows are aligned on the clock
+START = 1_800_000_000.0
 
 
 class SteppedClock:
@@ -90,6 +90,29 @@ def test_the_next_second_has_a_fresh_budget(clock, token, list_url):
     clock.now = START + 1
 
     assert [write(list_url, token).status_code for _ in range(8)] == [200] * 7 + [429]
+
+
+def test_a_clock_second_boundary_gives_no_second_budget(clock, token, list_url):
+    # A fixed window per clock second would let 7 + 7 writes through in 0.1 s here.
+    statuses = []
+    for hundredth in range(14):
+        clock.now = START + 0.93 + hundredth / 100
+        statuses.append(write(list_url, token).status_code)
+    assert statuses == [200] * 7 + [429] * 7
+
+
+def test_a_write_frees_its_place_one_second_after_it_passed(clock, token, list_url):
+    for tenth in range(7):
+        clock.now = START + tenth / 10
+        assert write(list_url, token).status_code == 200
+    clock.now = START + 0.99
+    refused = write(list_url, token)
+    assert (refused.status_code, refused.headers["x-ratelimit-reset"]) == (429, "1")
+    clock.now = START + 1.0  # the first write (at START) leaves the window
+    assert write(list_url, token).status_code == 200
+    assert write(list_url, token).status_code == 429
+    clock.now = START + 1.1  # and the second one
+    assert write(list_url, token).status_code == 200
 
 
 def test_refused_writes_do_not_spend_the_budget(pinterest_sandbox, clock, token, list_url):
