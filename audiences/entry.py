@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from audiences import analytics
 from audiences.identifiers import hash_email, hash_maid
-from audiences.models import AudienceSyncStep, SyncItem, SyncState
+from audiences.models import AudienceSyncStep, FlusherSlot, SyncItem, SyncState
 from canvas import metrics
 from canvas.customer_fields import InvalidIdentifier
 from canvas.models import Customer, Step
@@ -47,6 +48,7 @@ _COLUMNS = (
     "attempts",
     "last_error",
     "finished_at",
+    "claim",
 )
 NO_USABLE_FIELD = "No valid email or mobile advertising id among the fields to match."
 
@@ -114,9 +116,13 @@ def sync_items_enter(*, step: Step, arrivals: list[Arrival], now: datetime) -> i
                 0,
                 error,
                 finished,
+                "",
             )
         )
     _insert(rows)
+    if len(rows) > not_synced:
+        # The flusher starts at once (if no loop is running) once these items are committed.
+        transaction.on_commit(sync_flush_wake)
     metrics.metrics_add(
         counts={
             (step.pk, analytics.PENDING): -not_synced,
@@ -125,3 +131,11 @@ def sync_items_enter(*, step: Step, arrivals: list[Arrival], now: datetime) -> i
         at=now,
     )
     return len(rows) - not_synced
+
+
+def sync_flush_wake() -> None:
+    """Queue a flusher run unless one is running already (the watchdog adds more if allowed)."""
+    from audiences.tasks import sync_flush_enqueue  # tasks import the flusher, not entry
+
+    if not FlusherSlot.objects.filter(lease_until__gt=timezone.now()).exists():
+        sync_flush_enqueue()

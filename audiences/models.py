@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from canvas.models import Customer, Step, Workspace
-from partners.models import PinterestAdAccount
+from partners.models import MESSAGE_CHARS, REQUEST_ID_CHARS, PinterestAdAccount, PinterestConnection
 
 PINTEREST = "pinterest"
 
@@ -52,6 +52,10 @@ class PinterestAudience(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when Pinterest answered 404 for the audience: it was deleted there.
     missing_since = models.DateTimeField(null=True, blank=True)
+    # When the audience was last read on Pinterest (a 2xx on its list proves nothing).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # A worker creating the draft on Pinterest holds this lease, so only one does.
+    creating_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -157,6 +161,13 @@ class SyncItem(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While in flight: who claimed it and until when (a dead worker's lease runs out).
+    claim = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # The request that last carried it.
+    batch = models.ForeignKey(
+        "SyncBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
 
     class Meta:
         indexes = [
@@ -165,6 +176,17 @@ class SyncItem(models.Model):
                 fields=["next_attempt_at"],
                 condition=models.Q(state="pending"),
                 name="sync_item_due_idx",
+            ),
+            # The flusher's claim of one group: due items of an audience and operation.
+            models.Index(
+                fields=["audience", "operation", "next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="sync_item_group_due_idx",
+            ),
+            models.Index(
+                fields=["lease_until"],
+                condition=models.Q(state="in_flight"),
+                name="sync_item_lease_idx",
             ),
             models.Index(fields=["customer", "step"], name="sync_item_customer_idx"),
             models.Index(fields=["step", "state"], name="sync_item_step_state_idx"),
@@ -177,3 +199,73 @@ class SyncItem(models.Model):
     def hashes(self) -> list[str]:
         """The records to send for this customer: one per usable identifier."""
         return [h for h in (self.email_hash, self.idfa_hash, self.gaid_hash) if h]
+
+
+class BatchOutcome(models.TextChoices):
+    SYNCED = "synced", "Accepted"
+    RETRY = "retry", "Will retry"
+    SPLIT = "split", "Split to find a bad record"
+    REJECTED = "rejected", "Record refused"
+
+
+class SyncBatch(models.Model):
+    """The ledger: one row per request to Pinterest, whatever became of it."""
+
+    connection = models.ForeignKey(PinterestConnection, on_delete=models.CASCADE, related_name="+")
+    ad_account = models.ForeignKey(PinterestAdAccount, on_delete=models.CASCADE, related_name="+")
+    audience = models.ForeignKey(
+        PinterestAudience, on_delete=models.CASCADE, related_name="batches"
+    )
+    customer_list_id = models.CharField(max_length=32, blank=True)
+    operation = models.CharField(max_length=10, choices=SyncOperation.choices)
+    # The request that created the customer list of a drafted audience.
+    created_list = models.BooleanField(default=False)
+    record_count = models.PositiveIntegerField()
+    item_count = models.PositiveIntegerField()
+    # 1 for items' first try, n for their n-th (the highest among them).
+    attempt = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    pinterest_code = models.IntegerField(null=True, blank=True)
+    message = models.CharField(max_length=MESSAGE_CHARS, blank=True)
+    request_id = models.CharField(max_length=REQUEST_ID_CHARS, blank=True)
+    outcome = models.CharField(max_length=10, choices=BatchOutcome.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name_plural = "sync batches"
+        indexes = [models.Index(fields=["connection", "started_at"], name="sync_batch_conn_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.record_count} records to {self.customer_list_id or 'a new list'}"
+
+
+class WriteBudget(models.Model):
+    """A connection's share of Pinterest's 7 writes per second, kept where every worker sees it.
+
+    `tat` is the next free send time (epoch seconds) of the reservation clock
+    (audiences/budget.py); with REDIS_URL it lives in Redis instead. A 429 that
+    says spam blocks the connection's sending until someone looks (blocked_at).
+    """
+
+    connection = models.OneToOneField(
+        PinterestConnection, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    tat = models.FloatField(default=0.0)
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    blocked_message = models.CharField(max_length=MESSAGE_CHARS, blank=True)
+
+    def __str__(self) -> str:
+        return f"Write budget of connection {self.connection_id}"
+
+
+class FlusherSlot(models.Model):
+    """One of the few flusher loops allowed to run at once, across every machine."""
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+    holder = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Flusher slot {self.slot}"

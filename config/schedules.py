@@ -20,6 +20,13 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        # The flusher loops and queues its own successor; this restarts a broken chain.
+        "name": "Keep the Audience Sync flusher running",
+        "func": "audiences.tasks.sync_flush_watchdog_task",
+        "schedule_type": "I",  # django_q.models.Schedule.MINUTES
+        "minutes": 1,
+    },
+    {
         # Access tokens live 30 days; each connection is refreshed a week before expiry.
         "name": "Refresh Pinterest tokens",
         "func": "partners.tasks.pinterest_tokens_refresh_task",

@@ -300,3 +300,13 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 # Largest request body Django reads (the API's included); larger ones get 413.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
+# --- Audience Sync (audiences/flusher.py) ---
+# Flusher loops allowed at once across every machine (each needs a free worker: keep Q_WORKERS above it).
+SYNC_FLUSHERS = env.int("SYNC_FLUSHERS", default=1)
+# Sender threads per flusher loop: requests in flight at once (7/s with 250 ms latency needs 2+).
+SYNC_SENDERS = env.int("SYNC_SENDERS", default=6)
+# Seconds a flusher loop runs before handing over to a successor (below Q_CLUSTER's timeout).
+SYNC_FLUSH_RUN_SECONDS = env.int("SYNC_FLUSH_RUN_SECONDS", default=20)
+# Seconds a group with fewer than 1,900 records due waits to fill a request before it is sent anyway.
+SYNC_BATCH_WINDOW_SECONDS = env.float("SYNC_BATCH_WINDOW_SECONDS", default=1.0)

@@ -155,6 +155,7 @@ def parse_audience(data: object, request_id: str | None = None) -> Audience:
         status=f.opt_str("status"),
         created_timestamp=f.opt_int("created_timestamp"),
         updated_timestamp=f.opt_int("updated_timestamp"),
+        request_id=request_id,
     )
 
 
@@ -171,6 +172,7 @@ def parse_customer_list(data: object, request_id: str | None = None) -> Customer
         num_removed_user_records=f.opt_int("num_removed_user_records") or 0,
         created_time=f.opt_int("created_time"),
         updated_time=f.opt_int("updated_time"),
+        request_id=request_id,
     )
 
 

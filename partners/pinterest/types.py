@@ -79,6 +79,8 @@ class Audience:
     status: str | None = None
     created_timestamp: int | None = None
     updated_timestamp: int | None = None
+    # x-pinterest-rid of the answer it came in (the sync ledger records it); not data.
+    request_id: str | None = field(default=None, compare=False)
 
     @property
     def is_customer_list(self) -> bool:
@@ -99,6 +101,8 @@ class CustomerList:
     num_removed_user_records: int = 0
     created_time: int | None = None
     updated_time: int | None = None
+    # x-pinterest-rid of the answer it came in (the sync ledger records it); not data.
+    request_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -329,10 +329,10 @@ def _records(call: Call, body: dict[str, Any]) -> list[str]:
     if len(records) > MAX_RECORDS:
         raise ApiError(400, 1, f"Too many records: {len(records)}; at most {MAX_RECORDS}.")
     for position, record in enumerate(records, start=1):
-        if not (
-            _HEX_RECORD.fullmatch(record)
-            or (record == record.lower() and _EMAIL_RECORD.fullmatch(record))
-        ):
+        well_formed = _HEX_RECORD.fullmatch(record) or (
+            record == record.lower() and _EMAIL_RECORD.fullmatch(record)
+        )
+        if not well_formed or record in call.state.refused_records:
             raise ApiError(
                 400,
                 1,

@@ -103,6 +103,8 @@ class SandboxState:
             self.refresh_tokens: dict[str, Grant] = {}
             self.codes: dict[str, Grant] = {}
             self.faults = Faults()
+            # Well-formed records Pinterest refuses anyway (400), as it may for reasons of its own.
+            self.refused_records: set[str] = set()
             self.auto_approve = self._auto_approve_default
             self.limiter.reset()
             self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)

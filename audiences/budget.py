@@ -1,0 +1,83 @@
+"""One write budget per Pinterest token: 7 requests in any rolling second, for every worker.
+
+A reservation clock (the generic cell rate algorithm, ../shared/DESIGN.md): each
+connection has a "theoretical arrival time" `tat`, the next free send time. A
+sender reserves a slot in one atomic step, `slot = max(tat, now); tat = slot +
+SPACING`, then sleeps until its slot and sends. Reservations never collide, so
+several requests can be in flight at once and Pinterest's latency costs no
+throughput; no process keeps any of this in memory.
+
+SPACING is a few percent above 1/7 s: requests leave in order but arrive with
+jitter, and Pinterest counts arrivals. A 429 moves `tat` past `x-ratelimit-reset`.
+
+With REDIS_URL the clock lives in Redis (one Lua script, Redis's own time, so
+machines' clocks need not agree); otherwise in the WriteBudget row, reserved in
+a short transaction (SQLite serializes it; PostgreSQL locks the row).
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+
+from django.conf import settings
+from django.db import transaction
+
+from audiences.models import WriteBudget
+
+WRITES_PER_SECOND = 7
+# 3 % above 1/7 s: 7 spacings make 1.03 s, so no rolling second ever holds 8 arrivals.
+SPACING = 1.03 / WRITES_PER_SECOND
+_KEY = "pinsync:write-budget:{}"
+# Reserve a slot: returns the wait in seconds, measured on Redis's clock.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(tat, now)
+redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'EX', 3600)
+return tostring(slot - now)
+"""
+# Push the clock to at least now + ARGV[1] seconds (after a 429).
+_PUSH = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('SET', KEYS[1], tostring(math.max(tat, now + tonumber(ARGV[1]))), 'EX', 3600)
+return 1
+"""
+
+
+@cache
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def budget_reserve(*, connection_id: int) -> float:
+    """Reserve the connection's next write slot; returns how many seconds to wait for it."""
+    if settings.REDIS_URL:
+        return max(0.0, float(_redis().eval(_RESERVE, 1, _KEY.format(connection_id), SPACING)))
+    with transaction.atomic():
+        budget = _budget_row(connection_id)
+        now = time.time()
+        slot = max(budget.tat, now)
+        WriteBudget.objects.filter(pk=connection_id).update(tat=slot + SPACING)
+    return slot - now
+
+
+def budget_push_back(*, connection_id: int, seconds: float) -> None:
+    """Nothing leaves for this connection for `seconds` (Pinterest's x-ratelimit-reset)."""
+    if settings.REDIS_URL:
+        _redis().eval(_PUSH, 1, _KEY.format(connection_id), seconds)
+        return
+    with transaction.atomic():
+        budget = _budget_row(connection_id)
+        until = max(budget.tat, time.time() + seconds)
+        WriteBudget.objects.filter(pk=connection_id).update(tat=until)
+
+
+def _budget_row(connection_id: int) -> WriteBudget:
+    WriteBudget.objects.get_or_create(connection_id=connection_id)
+    return WriteBudget.objects.select_for_update().get(pk=connection_id)

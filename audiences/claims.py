@@ -1,0 +1,348 @@
+"""The database side of sending: claiming items under a lease, and settling what came back.
+
+Every change of an item's state and the counters it moves happen in one
+transaction, so Entered = Synced + Not Synced + Pending + Errored holds at every
+commit (in flight counts as pending). A claim stamps items with a random token
+and a lease; settling touches only rows still holding that token, so a worker
+whose lease ran out (and whose items another worker took) settles nothing twice.
+
+Row locking: PostgreSQL claims with FOR UPDATE SKIP LOCKED, so concurrent workers
+take different items; SQLite's IMMEDIATE transactions let one writer in at a time.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection as db
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from audiences import analytics
+from audiences.models import (
+    BatchOutcome,
+    PinterestAudience,
+    SyncBatch,
+    SyncItem,
+    SyncOperation,
+    SyncState,
+)
+from canvas import metrics
+
+LEASE = timedelta(seconds=60)
+# Pinterest's limit of records per request (pinterest-api-v5.md, "Limits").
+MAX_RECORDS = 1_900
+# Retries back off from 10 s to at most 15 min, with jitter, until the 13 h deadline.
+BACKOFF_FIRST = 10.0
+BACKOFF_CAP = 15 * 60.0
+_UPDATE_CHUNK = 500  # ids per UPDATE … WHERE id IN (…)
+
+
+@dataclass
+class Request:
+    """Items cut to at most 1,900 records: one PATCH (or the create of a drafted list)."""
+
+    item_ids: list[int]
+    step_ids: list[int]
+    records: list[str]
+    attempt: int
+
+
+@dataclass
+class Claim:
+    """Due items of one audience and operation, leased to this worker."""
+
+    token: str
+    audience: PinterestAudience
+    operation: str
+    requests: list[Request] = field(default_factory=list)
+
+    @property
+    def connection_id(self) -> int:
+        return self.audience.ad_account.connection_id
+
+
+def _locking(queryset: QuerySet) -> QuerySet:
+    if db.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _UPDATE_CHUNK):
+        yield ids[start : start + _UPDATE_CHUNK]
+
+
+def _cut(rows: list[tuple]) -> list[Request]:
+    """Requests of at most MAX_RECORDS records; a customer's hashes travel together."""
+    requests: list[Request] = []
+    current = Request([], [], [], 1)
+    for item_id, step_id, email, idfa, gaid, attempts in rows:
+        hashes = [h for h in (email, idfa, gaid) if h]
+        if current.records and len(current.records) + len(hashes) > MAX_RECORDS:
+            requests.append(current)
+            current = Request([], [], [], 1)
+        current.item_ids.append(item_id)
+        current.step_ids.append(step_id)
+        current.records.extend(hashes)
+        current.attempt = max(current.attempt, attempts + 1)
+    if current.item_ids:
+        requests.append(current)
+    return requests
+
+
+def due_groups(*, now: datetime) -> list[tuple[PinterestAudience, str]]:
+    """(audience, operation) pairs with items due now, on audiences that can take them."""
+
+    def due(operation: str) -> Exists:
+        return Exists(
+            SyncItem.objects.filter(
+                audience=OuterRef("pk"),
+                operation=operation,
+                state=SyncState.PENDING,
+                next_attempt_at__lte=now,
+            )
+        )
+
+    audiences = (
+        PinterestAudience.objects.filter(missing_since__isnull=True)
+        .select_related("ad_account__connection")
+        .annotate(add_due=due(SyncOperation.ADD), remove_due=due(SyncOperation.REMOVE))
+        .order_by("pk")
+    )
+    groups: list[tuple[PinterestAudience, str]] = []
+    for audience in audiences:
+        if audience.add_due:
+            groups.append((audience, SyncOperation.ADD))
+        # A REMOVE waits until its drafted audience exists on Pinterest.
+        if audience.remove_due and audience.customer_list_id:
+            groups.append((audience, SyncOperation.REMOVE))
+    return groups
+
+
+def claim(
+    *, audience: PinterestAudience, operation: str, now: datetime, window: timedelta
+) -> Claim | None:
+    """Lease up to 1,900 due items of the group, or None if none (or too few, too fresh).
+
+    A group with fewer than 1,900 items due waits until its oldest has waited
+    `window`, so a trickle still fills requests instead of spending the budget.
+    """
+    with transaction.atomic():
+        due = SyncItem.objects.filter(
+            audience=audience,
+            operation=operation,
+            state=SyncState.PENDING,
+            next_attempt_at__lte=now,
+        ).order_by("next_attempt_at", "pk")
+        rows = list(
+            _locking(due).values_list(
+                "pk",
+                "step_id",
+                "email_hash",
+                "idfa_hash",
+                "gaid_hash",
+                "attempts",
+                "next_attempt_at",
+            )[:MAX_RECORDS]
+        )
+        if not rows:
+            return None
+        if len(rows) < MAX_RECORDS and min(r[6] for r in rows) > now - window:
+            return None
+        token = secrets.token_hex(16)
+        ids = [r[0] for r in rows]
+        for chunk in _chunks(ids):
+            SyncItem.objects.filter(pk__in=chunk).update(
+                state=SyncState.IN_FLIGHT, claim=token, lease_until=now + LEASE
+            )
+    return Claim(token, audience, operation, _cut([r[:6] for r in rows]))
+
+
+def sweep(*, now: datetime) -> tuple[int, int]:
+    """Free the items of workers whose lease ran out; error those past their deadline.
+
+    Returns (released, errored).
+    """
+    with transaction.atomic():
+        expired = list(
+            _locking(
+                SyncItem.objects.filter(state=SyncState.IN_FLIGHT, lease_until__lt=now)
+            ).values_list("pk", flat=True)[:5_000]
+        )
+        for chunk in _chunks(expired):
+            SyncItem.objects.filter(pk__in=chunk).update(
+                state=SyncState.PENDING, claim="", lease_until=None, next_attempt_at=now
+            )
+    errored = 0
+    while True:
+        with transaction.atomic():
+            late = list(
+                _locking(
+                    SyncItem.objects.filter(state=SyncState.PENDING, deadline_at__lte=now)
+                ).values_list("pk", "step_id")[:5_000]
+            )
+            if not late:
+                break
+            for chunk in _chunks([pk for pk, _ in late]):
+                SyncItem.objects.filter(pk__in=chunk).update(
+                    state=SyncState.ERRORED, finished_at=now, next_attempt_at=None
+                )
+            _move(Counter(step for _, step in late), analytics.ERRORED, now)
+            errored += len(late)
+    return len(expired), errored
+
+
+def _move(per_step: Counter, to: str, now: datetime) -> None:
+    """Users Pending → `to`, per step, in the caller's transaction."""
+    counts: dict[tuple[int, str], int] = {}
+    for step_id, n in per_step.items():
+        counts[(step_id, analytics.PENDING)] = -n
+        counts[(step_id, to)] = n
+    metrics.metrics_add(counts=counts, at=now)
+
+
+def _mine(token: str, item_ids: list[int]) -> list[tuple[int, int]]:
+    """(id, step id) of the items still leased by this claim, locked on PostgreSQL."""
+    mine: list[tuple[int, int]] = []
+    for chunk in _chunks(item_ids):
+        query = SyncItem.objects.filter(pk__in=chunk, state=SyncState.IN_FLIGHT, claim=token)
+        if db.features.has_select_for_update:
+            query = query.select_for_update()
+        mine.extend(query.values_list("pk", "step_id"))
+    return mine
+
+
+def batch_open(
+    *, claim_: Claim, request: Request, now: datetime, created_list: bool = False
+) -> SyncBatch:
+    """The ledger row of a request about to leave (finished when its answer is settled)."""
+    audience = claim_.audience
+    return SyncBatch.objects.create(
+        connection_id=claim_.connection_id,
+        ad_account_id=audience.ad_account_id,
+        audience=audience,
+        customer_list_id=audience.customer_list_id,
+        operation=claim_.operation,
+        created_list=created_list,
+        record_count=len(request.records),
+        item_count=len(request.item_ids),
+        attempt=request.attempt,
+        started_at=now,
+    )
+
+
+def batch_close(
+    batch: SyncBatch | None, outcome: str, now: datetime, error=None, request_id: str | None = None
+) -> None:
+    """Finish a ledger row: when, how, and what Pinterest said (status, code, request id)."""
+    if batch is None:
+        return
+    batch.finished_at = now
+    batch.outcome = outcome
+    batch.customer_list_id = batch.audience.customer_list_id or batch.customer_list_id
+    if error is not None:
+        batch.http_status = getattr(error, "status", None)
+        batch.pinterest_code = getattr(error, "code", None)
+        batch.message = str(getattr(error, "message", error))[:500]
+        batch.request_id = (getattr(error, "request_id", None) or "")[:64]
+    else:
+        batch.http_status = 200
+        batch.request_id = (request_id or "")[:64]
+    batch.save()
+
+
+def settle_synced(
+    *,
+    claim_: Claim,
+    request: Request,
+    batch: SyncBatch | None,
+    now: datetime,
+    request_id: str | None,
+) -> int:
+    """Pinterest took the records: the items are synced (or removed), counted once."""
+    with transaction.atomic():
+        mine = _mine(claim_.token, request.item_ids)
+        for chunk in _chunks([pk for pk, _ in mine]):
+            SyncItem.objects.filter(pk__in=chunk).update(
+                state=SyncState.SYNCED,
+                finished_at=now,
+                next_attempt_at=None,
+                claim="",
+                lease_until=None,
+                last_error="",
+                batch=batch,
+                attempts=request.attempt,
+            )
+        _move(Counter(step for _, step in mine), analytics.SYNCED, now)
+        batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id)
+    return len(mine)
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait before try `attempt + 1`: exponential from 10 s, capped, with jitter."""
+    seconds = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(attempt - 1, 0))
+    return timedelta(seconds=seconds * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not secrets
+
+
+def settle_retry(
+    *,
+    claim_: Claim,
+    request: Request,
+    batch: SyncBatch | None,
+    now: datetime,
+    error,
+    wait: timedelta,
+    outcome: str = BatchOutcome.RETRY,
+) -> int:
+    """Back to pending, to be tried again after `wait`, with the error kept on each item."""
+    message = str(error)[:2_000]
+    with transaction.atomic():
+        mine = _mine(claim_.token, request.item_ids)
+        for chunk in _chunks([pk for pk, _ in mine]):
+            SyncItem.objects.filter(pk__in=chunk).update(
+                state=SyncState.PENDING,
+                next_attempt_at=now + wait,
+                claim="",
+                lease_until=None,
+                last_error=message,
+                batch=batch,
+                attempts=request.attempt,
+            )
+        batch_close(batch, outcome, now, error=error)
+    return len(mine)
+
+
+def settle_rejected(
+    *, claim_: Claim, request: Request, batch: SyncBatch | None, now: datetime, error
+) -> int:
+    """Pinterest refused this record alone (400): the item is errored with its message."""
+    message = f"Pinterest refused the record: {getattr(error, 'message', error)}"[:2_000]
+    with transaction.atomic():
+        mine = _mine(claim_.token, request.item_ids)
+        for chunk in _chunks([pk for pk, _ in mine]):
+            SyncItem.objects.filter(pk__in=chunk).update(
+                state=SyncState.ERRORED,
+                finished_at=now,
+                next_attempt_at=None,
+                claim="",
+                lease_until=None,
+                last_error=message,
+                batch=batch,
+                attempts=request.attempt,
+            )
+        _move(Counter(step for _, step in mine), analytics.ERRORED, now)
+        batch_close(batch, BatchOutcome.REJECTED, now, error=error)
+    return len(mine)
+
+
+def audience_mark_missing(*, audience: PinterestAudience, now: datetime) -> None:
+    """Pinterest answered 404: the audience (or its list) was deleted there."""
+    PinterestAudience.objects.filter(pk=audience.pk, missing_since__isnull=True).update(
+        missing_since=now
+    )

@@ -1,0 +1,438 @@
+"""The flusher: pending sync items into Pinterest as fast as each token's budget allows.
+
+One loop (`flush_run`) claims due items group by group, (audience, operation)
+in turn so a million-customer backlog in one canvas never starves a trickle in
+another, cuts them into requests of at most 1,900 records, and hands each to a
+small pool of sender threads. A sender reserves its connection's next write
+slot (audiences/budget.py, shared by every worker and machine), sleeps until
+it, sends, and settles the outcome (audiences/claims.py) in one transaction:
+
+- 2xx: synced, counted once;
+- 400: split in halves until the bad record stands alone, which is errored;
+- 401 (after partners' one refresh) or an unusable connection: pending again at
+  once; the connection is invalid, so nothing more is tried until a reconnect;
+- 404: the audience or its list is gone: marked missing, no more sends to it;
+- 429: the budget moves past x-ratelimit-reset; a 429 that says spam blocks
+  the connection for an hour and says so on the canvas page;
+- 403, 5xx, timeouts, connection errors, answers we cannot read: back off.
+
+A drafted audience is created on Pinterest with its first batch: the customer
+list with those records, then the audience on it. A lease on the audience row
+makes one worker do it; one that died half way is recovered by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import connections
+from django.db.models import Q
+from django.utils import timezone
+
+from audiences import claims, gateway
+from audiences.budget import budget_push_back, budget_reserve
+from audiences.claims import Claim, Request
+from audiences.models import (
+    AudienceStatus,
+    BatchOutcome,
+    ListType,
+    PinterestAudience,
+    SyncItem,
+    WriteBudget,
+)
+from partners.exceptions import ConnectionUnusable
+from partners.pinterest import (
+    BadRequest,
+    NotFound,
+    PinterestError,
+    RateLimited,
+    SpamRateLimited,
+    Unauthorized,
+)
+from partners.selectors import connection_problem
+
+logger = logging.getLogger(__name__)
+
+# A live audience is read again before sending to it when older than this.
+AUDIENCE_CHECK_EVERY = timedelta(minutes=5)
+# A spam block lifts by itself after this long (and at once on reconnect).
+SPAM_COOL_OFF = timedelta(hours=1)
+CREATION_LEASE = timedelta(minutes=2)
+SWEEP_EVERY = 2.0
+IDLE_POLL = 0.5
+
+Sleep = Callable[[float], None]
+
+
+@dataclass
+class FlushStats:
+    """What one run did (the task's result, and the benchmark's)."""
+
+    requests: int = 0
+    synced: int = 0
+    retried: int = 0
+    rejected: int = 0
+    errored_late: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+
+def _usable_connections(groups) -> dict[int, bool]:
+    """Whether each connection of the groups may send now (valid, not spam-blocked)."""
+    connection_ids = {audience.ad_account.connection_id for audience, _ in groups}
+    blocked_since = timezone.now() - SPAM_COOL_OFF
+    blocked = set(
+        WriteBudget.objects.filter(
+            connection_id__in=connection_ids, blocked_at__gt=blocked_since
+        ).values_list("connection_id", flat=True)
+    )
+    usable = {}
+    for audience, _ in groups:
+        connection = audience.ad_account.connection
+        usable[connection.pk] = (
+            connection.pk not in blocked
+            and connection_problem(connection=connection) is None
+            and audience.ad_account.disconnected_at is None
+        )
+    return usable
+
+
+class Flusher:
+    """Claims, sends and settles; `flush_run` loops it, `flush_until_idle` is for tests."""
+
+    def __init__(self, *, sleep: Sleep = time.sleep, window: timedelta | None = None):
+        self.sleep = sleep
+        self.window = (
+            window if window is not None else timedelta(seconds=settings.SYNC_BATCH_WINDOW_SECONDS)
+        )
+        self.stats = FlushStats()
+        self._turn = 0
+
+    # Claiming
+
+    def claim_round(self, now: datetime) -> list[Claim]:
+        """One claim per due group whose connection may send, starting where the last round left off."""
+        groups = claims.due_groups(now=now)
+        if not groups:
+            return []
+        usable = _usable_connections(groups)
+        groups = [g for g in groups if usable[g[0].ad_account.connection_id]]
+        if not groups:
+            return []
+        self._turn = self._turn % len(groups)
+        ordered = groups[self._turn :] + groups[: self._turn]
+        self._turn += 1
+        found = []
+        for audience, operation in ordered:
+            being_created = audience.creating_until is not None and audience.creating_until > now
+            if not audience.customer_list_id and being_created:
+                continue  # another worker is creating it on Pinterest
+            claimed = claims.claim(
+                audience=audience, operation=operation, now=now, window=self.window
+            )
+            if claimed is not None:
+                found.append(claimed)
+        return found
+
+    # Sending one claim
+
+    def send_claim(self, claim: Claim) -> None:
+        """Send every request of a claim and settle each answer."""
+        try:
+            if not self._ready(claim):
+                return
+            for request in claim.requests:
+                self._send(claim, request)
+        except Exception:
+            # Never lose the items to a bug: release them for a later try.
+            logger.exception(
+                "Sync of audience %s failed; its items are released", claim.audience.pk
+            )
+            for request in claim.requests:
+                claims.settle_retry(
+                    claim_=claim,
+                    request=request,
+                    batch=None,
+                    now=timezone.now(),
+                    error="Unexpected error while sending; retrying.",
+                    wait=claims.backoff(request.attempt),
+                )
+
+    def _send_in_thread(self, claim: Claim) -> None:
+        # A sender thread has its own database connection: closed after each claim, so a
+        # pool's threads never hold one past the loop.
+        try:
+            self.send_claim(claim)
+        finally:
+            db_connection.close()
+
+    def _connection(self, claim: Claim):
+        return claim.audience.ad_account.connection
+
+    def _wait_for_slot(self, claim: Claim) -> None:
+        self.sleep(budget_reserve(connection_id=claim.connection_id))
+
+    def _ready(self, claim: Claim) -> bool:
+        """Make sure the audience can take records now: created if a draft, known to exist if live."""
+        audience = claim.audience
+        audience.refresh_from_db()
+        if audience.missing_since is not None:
+            self._release_all(
+                claim, "The audience does not exist on Pinterest any more.", timedelta(minutes=5)
+            )
+            return False
+        if not audience.customer_list_id:
+            return self._create_on_pinterest(claim)
+        if not audience.pinterest_audience_id:
+            return self._create_audience(claim)
+        checked = audience.checked_at
+        if checked is None or checked < timezone.now() - AUDIENCE_CHECK_EVERY:
+            try:
+                gateway.audience_read(connection=self._connection(claim), audience=audience)
+            except NotFound:
+                claims.audience_mark_missing(audience=audience, now=timezone.now())
+                self._release_all(
+                    claim,
+                    "The audience does not exist on Pinterest any more.",
+                    timedelta(minutes=5),
+                )
+                return False
+            except (PinterestError, ConnectionUnusable) as error:
+                self._fail_all(claim, error)
+                return False
+            PinterestAudience.objects.filter(pk=audience.pk).update(checked_at=timezone.now())
+        return True
+
+    def _create_on_pinterest(self, claim: Claim) -> bool:
+        """First batch of a draft: create its customer list with the first request's records."""
+        audience = claim.audience
+        now = timezone.now()
+        free = Q(creating_until__isnull=True) | Q(creating_until__lt=now)
+        taken_over = audience.creating_until is not None
+        won = (
+            PinterestAudience.objects.filter(pk=audience.pk, customer_list_id="")
+            .filter(free)
+            .update(creating_until=now + CREATION_LEASE)
+        )
+        if not won:
+            self._release_all(
+                claim, "Another worker is creating the audience on Pinterest.", timedelta(seconds=2)
+            )
+            return False
+        connection = self._connection(claim)
+        first, rest = claim.requests[0], claim.requests[1:]
+        batch = None
+        try:
+            found = (
+                gateway.customer_list_find(connection=connection, audience=audience)
+                if taken_over
+                else None
+            )
+            if found is None:
+                list_type = self._list_type(first)
+                batch = claims.batch_open(claim_=claim, request=first, now=now, created_list=True)
+                self._wait_for_slot(claim)
+                found = gateway.customer_list_create(
+                    connection=connection,
+                    audience=audience,
+                    list_type=list_type,
+                    records=first.records,
+                )
+                PinterestAudience.objects.filter(pk=audience.pk).update(
+                    customer_list_id=found.id, list_type=list_type
+                )
+                audience.customer_list_id = found.id
+                self._settled_synced(claim, first, batch, found.request_id)
+            else:
+                # An earlier worker created the list and died: fill it like any other batch.
+                PinterestAudience.objects.filter(pk=audience.pk).update(customer_list_id=found.id)
+                audience.customer_list_id = found.id
+                rest = claim.requests
+        except (PinterestError, ConnectionUnusable) as error:
+            PinterestAudience.objects.filter(pk=audience.pk).update(creating_until=None)
+            self._outcome(claim, first, batch, error)
+            for request in rest:
+                self._release(
+                    claim, request, "Waiting for the audience to be created.", timedelta(seconds=2)
+                )
+            return False
+        claim.requests = rest
+        return self._create_audience(claim)
+
+    def _list_type(self, request: Request) -> str:
+        """EMAIL when the step matches on email, else MAID (pinterest-api-v5.md)."""
+        with_email = (
+            SyncItem.objects.filter(pk__in=request.item_ids[:1]).exclude(email_hash="").exists()
+        )
+        return ListType.EMAIL if with_email else ListType.MAID
+
+    def _create_audience(self, claim: Claim) -> bool:
+        """The draft's list exists: create the audience on it (or find the one a dead worker made)."""
+        audience = claim.audience
+        connection = self._connection(claim)
+        try:
+            found = gateway.audience_find(connection=connection, audience=audience)
+            if found is None:
+                self._wait_for_slot(claim)
+                found = gateway.audience_create(connection=connection, audience=audience)
+        except (PinterestError, ConnectionUnusable) as error:
+            self._fail_all(claim, error)
+            return False
+        PinterestAudience.objects.filter(pk=audience.pk).update(
+            pinterest_audience_id=found.id,
+            status=AudienceStatus.LIVE,
+            creating_until=None,
+            checked_at=timezone.now(),
+        )
+        audience.pinterest_audience_id, audience.status = found.id, AudienceStatus.LIVE
+        return True
+
+    def _send(self, claim: Claim, request: Request) -> None:
+        batch = claims.batch_open(claim_=claim, request=request, now=timezone.now())
+        self._wait_for_slot(claim)
+        try:
+            answer = gateway.records_send(
+                connection=self._connection(claim),
+                audience=claim.audience,
+                operation=claim.operation,
+                records=request.records,
+            )
+        except (PinterestError, ConnectionUnusable) as error:
+            self._outcome(claim, request, batch, error)
+            return
+        self._settled_synced(claim, request, batch, answer.request_id)
+
+    def _settled_synced(self, claim, request, batch, request_id) -> None:
+        synced = claims.settle_synced(
+            claim_=claim, request=request, batch=batch, now=timezone.now(), request_id=request_id
+        )
+        self.stats.add(requests=1, synced=synced)
+
+    # Outcomes other than 2xx
+
+    def _outcome(self, claim: Claim, request: Request, batch, error: Exception) -> None:
+        now = timezone.now()
+        self.stats.add(requests=1)
+        # A 400 (or a record our client refused before sending): isolate the culprit.
+        if isinstance(error, BadRequest):
+            if len(request.item_ids) > 1:
+                self._split(claim, request, batch, error)
+            else:
+                self.stats.add(
+                    rejected=claims.settle_rejected(
+                        claim_=claim, request=request, batch=batch, now=now, error=error
+                    )
+                )
+            return
+        wait = claims.backoff(request.attempt)
+        if isinstance(error, SpamRateLimited):
+            WriteBudget.objects.update_or_create(
+                connection_id=claim.connection_id,
+                defaults={"blocked_at": now, "blocked_message": error.message[:500]},
+            )
+        elif isinstance(error, RateLimited):
+            reset = error.retry_after_seconds or 1.0
+            budget_push_back(connection_id=claim.connection_id, seconds=reset)
+            wait = timedelta(seconds=reset)
+        elif isinstance(error, Unauthorized | ConnectionUnusable):
+            # The connection is invalid now (partners marked it): nothing is tried until
+            # a reconnect, and then at once.
+            wait = timedelta(0)
+        elif isinstance(error, NotFound):
+            claims.audience_mark_missing(audience=claim.audience, now=now)
+        self.stats.add(
+            retried=claims.settle_retry(
+                claim_=claim, request=request, batch=batch, now=now, error=error, wait=wait
+            )
+        )
+
+    def _split(self, claim: Claim, request: Request, batch, error: Exception) -> None:
+        """A 400 on several records: try each half, down to the record Pinterest refuses."""
+        # The items stay leased to this claim; each half is a request (and a ledger row) of its own.
+        claims.batch_close(batch, BatchOutcome.SPLIT, timezone.now(), error=error)
+        middle = len(request.item_ids) // 2
+        for part in (slice(0, middle), slice(middle, None)):
+            ids = request.item_ids[part]
+            rows = dict(
+                (pk, [h for h in hashes if h])
+                for pk, *hashes in SyncItem.objects.filter(pk__in=ids).values_list(
+                    "pk", "email_hash", "idfa_hash", "gaid_hash"
+                )
+            )
+            half = Request(
+                item_ids=ids,
+                step_ids=request.step_ids[part],
+                records=[h for pk in ids for h in rows.get(pk, [])],
+                attempt=request.attempt,
+            )
+            self._send(claim, half)
+
+    def _release(self, claim: Claim, request: Request, reason: str, wait: timedelta) -> None:
+        claims.settle_retry(
+            claim_=claim, request=request, batch=None, now=timezone.now(), error=reason, wait=wait
+        )
+
+    def _release_all(self, claim: Claim, reason: str, wait: timedelta) -> None:
+        for request in claim.requests:
+            self._release(claim, request, reason, wait)
+
+    def _fail_all(self, claim: Claim, error: Exception) -> None:
+        for request in claim.requests:
+            self._outcome(claim, request, None, error)
+
+    # Loops
+
+    def sweep(self, now: datetime) -> None:
+        _, errored = claims.sweep(now=now)
+        self.stats.add(errored_late=errored)
+
+    def flush_until_idle(self, *, max_rounds: int = 1_000) -> FlushStats:
+        """Send everything due now, one claim after another in this thread (tests, commands)."""
+        for _ in range(max_rounds):
+            now = timezone.now()
+            self.sweep(now)
+            claimed = self.claim_round(now)
+            if not claimed:
+                break
+            for claim in claimed:
+                self.send_claim(claim)
+        return self.stats
+
+    def flush_run(self, *, seconds: float, stop: Callable[[], bool] = lambda: False) -> FlushStats:
+        """Claim and send for `seconds`, several requests in flight, then wait for them."""
+        deadline = time.monotonic() + seconds
+        senders = settings.SYNC_SENDERS
+        last_sweep = 0.0
+        in_flight: set[Future] = set()
+        with ThreadPoolExecutor(senders, thread_name_prefix="pinsync-sender") as pool:
+            while time.monotonic() < deadline and not stop():
+                if time.monotonic() - last_sweep > SWEEP_EVERY:
+                    self.sweep(timezone.now())
+                    last_sweep = time.monotonic()
+                if len(in_flight) < senders:
+                    claimed = self.claim_round(timezone.now())
+                    for claim in claimed:
+                        in_flight.add(pool.submit(self._send_in_thread, claim))
+                    if claimed:
+                        continue
+                if in_flight:
+                    done, in_flight = wait(
+                        in_flight, timeout=IDLE_POLL, return_when=FIRST_COMPLETED
+                    )
+                else:
+                    time.sleep(IDLE_POLL)
+            wait(in_flight)
+        connections.close_all()
+        return self.stats

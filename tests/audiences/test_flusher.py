@@ -1,0 +1,380 @@
+"""The flusher against the sandbox Pinterest: exact members, exact counts, every outcome.
+
+The clock is time-machine's: a sender "sleeps" until its budget slot by moving
+the clock, which the sandbox reads too, so 13 hours pass in milliseconds and
+the sandbox still counts writes over every rolling second.
+"""
+
+import hashlib
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db.models import Min
+from django.utils import timezone
+
+from audiences import analytics
+from audiences.flusher import Flusher
+from audiences.models import (
+    AudienceStatus,
+    BatchOutcome,
+    PinterestAudience,
+    SyncBatch,
+    SyncItem,
+    SyncOperation,
+    SyncState,
+    WriteBudget,
+)
+from canvas import metrics
+from canvas.engine import engine_advance
+from canvas.models import Canvas, CanvasStatus, Customer
+from canvas.selectors import step_analytics
+from canvas.services.enrollments import canvas_enter_segment
+from partners.models import ConnectionStatus
+from tests.audiences.conftest import add_sync_step
+from tests.factories import CanvasFactory
+
+START = "2026-03-02 09:00:00+00:00"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def flusher(clock):
+    """A flusher whose sleeps move the (shared) clock instead of waiting."""
+    return Flusher(sleep=lambda seconds: clock.shift(max(seconds, 0)), window=timedelta(0))
+
+
+def customers(workspace, count, *, maid=False):
+    Customer.objects.bulk_create(
+        Customer(
+            workspace=workspace,
+            external_id=f"u{n}",
+            email=f"u{n}@example.com",
+            android_gaid=f"{n:08x}-0000-4000-8000-000000000000" if maid else "",
+        )
+        for n in range(count)
+    )
+
+
+def launch(canvas):
+    Canvas.objects.filter(pk=canvas.pk).update(status=CanvasStatus.ACTIVE)
+    canvas.refresh_from_db()
+    canvas_enter_segment(canvas=canvas)
+    engine_advance()
+
+
+def drain(flusher, clock, *, limit=timedelta(hours=14)):
+    """Flush, then jump to the next retry (or deadline), until nothing is pending or `limit`."""
+    end = timezone.now() + limit
+    while timezone.now() < end:
+        flusher.flush_until_idle()
+        pending = SyncItem.objects.filter(state=SyncState.PENDING)
+        if not pending.exists():
+            return
+        # Items of a skipped group (connection invalid, audience gone) stay due: the next
+        # thing that can happen to them is their deadline.
+        later = pending.filter(next_attempt_at__gt=timezone.now()).aggregate(
+            t=Min("next_attempt_at")
+        )["t"]
+        deadline = pending.aggregate(t=Min("deadline_at"))["t"]
+        clock.move_to(
+            min(t for t in (later, deadline, end) if t is not None) + timedelta(milliseconds=1)
+        )
+    flusher.flush_until_idle()
+
+
+def identity(canvas):
+    """Every step's counters, checking Entered = Synced + Not Synced + Pending + Errored."""
+    totals = step_analytics(canvas=canvas)
+    for found in totals.values():
+        parts = [
+            found.get(m, 0)
+            for m in (analytics.SYNCED, analytics.NOT_SYNCED, analytics.PENDING, analytics.ERRORED)
+        ]
+        assert found.get(metrics.ENTERED, 0) == sum(parts), found
+    return totals
+
+
+def members(pinterest_sandbox, audience):
+    audience.refresh_from_db()
+    return set(pinterest_sandbox.state.customer_list_snapshot(audience.customer_list_id)["members"])
+
+
+def writes(pinterest_sandbox):
+    return [
+        e
+        for e in pinterest_sandbox.state.request_log()
+        if e["method"] in ("POST", "PATCH") and "/v5/ad_accounts" in e["path"]
+    ]
+
+
+def test_a_draft_is_created_on_pinterest_with_its_first_batch(
+    workspace, sync_canvas, draft_audience, flusher, pinterest_sandbox
+):
+    customers(workspace, 5)
+    launch(sync_canvas)
+    flusher.flush_until_idle()
+
+    draft_audience.refresh_from_db()
+    assert draft_audience.status == AudienceStatus.LIVE
+    assert members(pinterest_sandbox, draft_audience) == {
+        sha(f"u{n}@example.com") for n in range(5)
+    }
+    on_pinterest = pinterest_sandbox.state.audiences[draft_audience.pinterest_audience_id]
+    assert (on_pinterest.name, on_pinterest.customer_list_id) == (
+        "Spring buyers",
+        draft_audience.customer_list_id,
+    )
+    listed = pinterest_sandbox.state.customer_lists[draft_audience.customer_list_id]
+    assert (listed.name, listed.list_type) == (
+        f"Spring buyers · Pinsync #{draft_audience.pk}",
+        "EMAIL",
+    )
+    assert Counter(SyncItem.objects.values_list("state", flat=True)) == {SyncState.SYNCED: 5}
+    (batch,) = SyncBatch.objects.all()
+    assert (
+        batch.created_list,
+        batch.record_count,
+        batch.item_count,
+        batch.http_status,
+        batch.outcome,
+    ) == (
+        True,
+        5,
+        5,
+        200,
+        BatchOutcome.SYNCED,
+    )
+    assert len(batch.request_id) == 16
+    assert set(SyncItem.objects.values_list("batch", flat=True)) == {batch.pk}
+    step = sync_canvas.steps.get()
+    assert identity(sync_canvas)[step.pk] == {
+        metrics.ENTERED: 5,
+        metrics.EXITED: 5,
+        analytics.SYNCED: 5,
+        analytics.PENDING: 0,
+    }
+    # The list first, then the audience on it: two writes.
+    assert [e["path"].rsplit("/", 1)[1] for e in writes(pinterest_sandbox)] == [
+        "customer_lists",
+        "audiences",
+    ]
+
+
+def test_requests_hold_at_most_1900_records_and_a_customer_counts_once(
+    workspace, draft_audience, flusher, pinterest_sandbox
+):
+    customers(workspace, 4_000, maid=True)  # two hashes each: 8,000 records
+    canvas = CanvasFactory(workspace=workspace)
+    step = add_sync_step(canvas, audience=draft_audience, email=True, maid=True)
+    launch(canvas)
+    flusher.flush_until_idle()
+
+    assert len(members(pinterest_sandbox, draft_audience)) == 8_000
+    patches = [e for e in writes(pinterest_sandbox) if e["records"]]
+    assert max(e["records"] for e in patches) <= 1_900
+    assert sum(e["records"] for e in patches) == 8_000
+    assert identity(canvas)[step.pk][analytics.SYNCED] == 4_000
+
+
+def test_a_remove_waits_for_its_draft_to_exist_then_empties_it(
+    workspace, draft_audience, flusher, pinterest_sandbox
+):
+    customers(workspace, 3)
+    canvas = CanvasFactory(workspace=workspace)
+    add = add_sync_step(canvas, audience=draft_audience)
+    remove = add_sync_step(
+        canvas, audience=draft_audience, operation=SyncOperation.REMOVE, maid=False
+    )
+    launch(canvas)
+    engine_advance()  # the second step's arrivals
+    assert SyncItem.objects.filter(step=remove, state=SyncState.PENDING).count() == 3
+    flusher.flush_until_idle()
+
+    assert members(pinterest_sandbox, draft_audience) == set()
+    listed = pinterest_sandbox.state.customer_list_snapshot(draft_audience.customer_list_id)
+    assert (listed["num_uploaded_user_records"], listed["num_removed_user_records"]) == (3, 3)
+    totals = identity(canvas)
+    assert (totals[add.pk][analytics.SYNCED], totals[remove.pk][analytics.SYNCED]) == (3, 3)
+
+
+def test_one_record_pinterest_refuses_is_isolated_from_1899_good_ones(
+    workspace, draft_audience, flusher, pinterest_sandbox
+):
+    customers(workspace, 1_900)
+    canvas = CanvasFactory(workspace=workspace)
+    step = add_sync_step(canvas, audience=draft_audience, maid=False)
+    launch(canvas)
+    flusher.flush_until_idle()  # creates the list with the first batch of 1,900
+    assert identity(canvas)[step.pk][analytics.SYNCED] == 1_900
+
+    # A second canvas sends the same customers again; Pinterest refuses one of them.
+    bad = sha("u1234@example.com")
+    pinterest_sandbox.state.refused_records.add(bad)
+    again = CanvasFactory(workspace=workspace)
+    step_again = add_sync_step(again, audience=draft_audience, maid=False)
+    launch(again)
+    flusher.flush_until_idle()
+
+    totals = identity(again)[step_again.pk]
+    assert (totals[analytics.SYNCED], totals[analytics.ERRORED]) == (1_899, 1)
+    refused = SyncItem.objects.get(step=step_again, state=SyncState.ERRORED)
+    assert refused.customer.external_id == "u1234"
+    assert refused.last_error.startswith(
+        "Pinterest refused the record: Malformed record at position"
+    )
+    # Halving found it in 11 levels; no request carried more than 1,900 records.
+    outcomes = Counter(
+        SyncBatch.objects.filter(audience=draft_audience, created_list=False).values_list(
+            "outcome", flat=True
+        )
+    )
+    assert outcomes[BatchOutcome.REJECTED] == 1
+    assert outcomes[BatchOutcome.SPLIT] == 11
+
+
+def test_five_hundreds_are_retried_until_everyone_is_synced(
+    workspace, sync_canvas, draft_audience, flusher, clock, pinterest_sandbox
+):
+    customers(workspace, 3_000)
+    pinterest_sandbox.state.set_faults(fail_ratio=0.3, seed=7, writes_only=True)
+    launch(sync_canvas)
+    drain(flusher, clock)
+
+    step = sync_canvas.steps.get()
+    assert identity(sync_canvas)[step.pk][analytics.SYNCED] == 3_000
+    assert members(pinterest_sandbox, draft_audience) == {
+        sha(f"u{n}@example.com") for n in range(3_000)
+    }
+    assert SyncBatch.objects.filter(http_status=503, outcome=BatchOutcome.RETRY).exists()
+
+
+def test_a_revoked_token_pauses_the_connection_until_it_is_reconnected(
+    workspace,
+    admin,
+    sync_canvas,
+    draft_audience,
+    connection,
+    flusher,
+    clock,
+    pinterest_sandbox,
+    connect_pinterest,
+):
+    customers(workspace, 10)
+    pinterest_sandbox.state.revoke_user_tokens(connection.pinterest_user_id)
+    launch(sync_canvas)
+    drain(flusher, clock, limit=timedelta(hours=2))
+
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.INVALID
+    assert SyncItem.objects.filter(state=SyncState.PENDING).count() == 10
+    attempts = len(writes(pinterest_sandbox)) + len(pinterest_sandbox.state.request_log())
+    flusher.flush_until_idle()  # no hammering while invalid
+    assert len(writes(pinterest_sandbox)) + len(pinterest_sandbox.state.request_log()) == attempts
+
+    connect_pinterest(workspace=workspace, user=admin)  # the admin reconnects
+    flusher.flush_until_idle()
+    step = sync_canvas.steps.get()
+    totals = identity(sync_canvas)[step.pk]
+    assert (totals[analytics.SYNCED], totals.get(analytics.ERRORED, 0)) == (10, 0)
+
+
+def test_an_audience_deleted_on_pinterest_errors_after_13_hours(
+    workspace, owner_account, flusher, clock, pinterest_sandbox
+):
+    customers(workspace, 4)
+    found = next(
+        a for a in pinterest_sandbox.state.audiences.values() if a.name == "Newsletter subscribers"
+    )
+    audience = PinterestAudience.objects.create(
+        workspace=workspace,
+        ad_account=owner_account,
+        name=found.name,
+        status="live",
+        pinterest_audience_id=found.id,
+        customer_list_id=found.customer_list_id,
+    )
+    canvas = CanvasFactory(workspace=workspace)
+    step = add_sync_step(canvas, audience=audience, maid=False)
+    pinterest_sandbox.state.delete_audience(found.id)  # its list stays, and stays writable
+    launch(canvas)
+    drain(flusher, clock)
+
+    audience.refresh_from_db()
+    assert audience.missing_since is not None
+    totals = identity(canvas)[step.pk]
+    assert (totals.get(analytics.SYNCED, 0), totals[analytics.ERRORED]) == (0, 4)
+    # Nothing reached the list the audience no longer uses.
+    assert (
+        pinterest_sandbox.state.customer_list_snapshot(found.customer_list_id)["num_batches"] == 1
+    )
+    assert SyncItem.objects.filter(state=SyncState.ERRORED).first().last_error == (
+        "The audience does not exist on Pinterest any more."
+    )
+
+
+def test_spam_blocks_the_connection_and_keeps_the_items(
+    workspace, sync_canvas, connection, flusher, pinterest_sandbox
+):
+    customers(workspace, 3)
+    pinterest_sandbox.state.set_faults(spam_next=1)
+    launch(sync_canvas)
+    flusher.flush_until_idle()
+
+    budget = WriteBudget.objects.get(connection=connection)
+    assert budget.blocked_at is not None
+    assert "spam" in budget.blocked_message.lower()
+    assert SyncItem.objects.filter(state=SyncState.PENDING).count() == 3
+    requests_before = len(pinterest_sandbox.state.request_log())
+    flusher.flush_until_idle()
+    assert len(pinterest_sandbox.state.request_log()) == requests_before
+
+
+def test_a_dead_workers_lease_runs_out_and_its_items_are_counted_once(
+    workspace, sync_canvas, draft_audience, flusher, clock, pinterest_sandbox
+):
+    from audiences import claims
+
+    customers(workspace, 5)
+    launch(sync_canvas)
+    now = timezone.now()
+    (dead,) = Flusher(window=timedelta(0)).claim_round(now)  # claimed, then the worker died
+    assert SyncItem.objects.filter(state=SyncState.IN_FLIGHT).count() == 5
+    assert flusher.flush_until_idle().synced == 0  # leased: nobody else takes them yet
+
+    clock.shift(timedelta(seconds=61))
+    flusher.flush_until_idle()
+    step = sync_canvas.steps.get()
+    assert identity(sync_canvas)[step.pk][analytics.SYNCED] == 5
+    # The dead worker wakes and settles its (long lost) claim: nothing is counted twice.
+    assert (
+        claims.settle_synced(
+            claim_=dead, request=dead.requests[0], batch=None, now=timezone.now(), request_id=None
+        )
+        == 0
+    )
+    assert identity(sync_canvas)[step.pk][analytics.SYNCED] == 5
+
+
+def test_writes_never_exceed_seven_in_any_rolling_second(
+    workspace, draft_audience, flusher, pinterest_sandbox
+):
+    customers(workspace, 30_000)
+    canvas = CanvasFactory(workspace=workspace)
+    add_sync_step(canvas, audience=draft_audience, maid=False)
+    launch(canvas)
+    flusher.flush_until_idle()
+    times = sorted(e["at"] for e in writes(pinterest_sandbox))
+    assert len(times) == 17  # the list, the audience, 15 PATCHes of ≤ 1,900
+    assert all(later - earlier > 1.0 for earlier, later in zip(times, times[7:], strict=False))
+    assert not [e for e in pinterest_sandbox.state.request_log() if e["status"] == 429]
