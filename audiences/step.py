@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audiences import analytics
 from audiences.entry import sync_items_enter
+from audiences.flusher import SPAM_COOL_OFF
 from audiences.forms import (
     DRAFT,
     EXISTING,
@@ -23,7 +24,13 @@ from audiences.forms import (
     not_a_customer_list,
     pinterest_unreachable,
 )
-from audiences.models import AudienceSyncStep, PinterestAudience, SyncItem, SyncOperation
+from audiences.models import (
+    AudienceSyncStep,
+    PinterestAudience,
+    SyncItem,
+    SyncOperation,
+    WriteBudget,
+)
 from audiences.services import audience_sync_configure
 from canvas.models import Customer, Step
 from canvas.steps.registry import Arrival, CustomerSection, StepKind
@@ -195,6 +202,33 @@ class AudienceSyncKind(StepKind):
         if audience.missing_since is not None:  # back on Pinterest (it was a passing 404)
             PinterestAudience.objects.filter(pk=audience.pk).update(missing_since=None)
         return []
+
+    def notices(self, step: Step) -> list[str]:
+        settings = _settings(step)
+        if settings is None or settings.audience is None:
+            return []
+        found = []
+        connection = connection_for_workspace(workspace=step.canvas.workspace)
+        if problem := connection_problem(connection=connection):
+            found.append(f"Syncing is paused: {problem}")
+        audience = settings.audience
+        if audience.missing_since is not None:
+            found.append(
+                f"The audience “{audience.name}” does not exist on Pinterest any more (deleted "
+                f"there on or before {audience.missing_since:%b %d, %H:%M} UTC). Its customers "
+                "are retried until 13 hours after they entered, then counted as errored."
+            )
+        if connection is not None:
+            budget = WriteBudget.objects.filter(
+                connection=connection, blocked_at__gt=timezone.now() - SPAM_COOL_OFF
+            ).first()
+            if budget is not None:
+                found.append(
+                    "Pinterest stopped accepting writes from this connection as spam "
+                    f"(“{budget.blocked_message}”). Sending resumes an hour after "
+                    f"{budget.blocked_at:%H:%M} UTC; check the Business Hub meanwhile."
+                )
+        return found
 
     # The engine
 

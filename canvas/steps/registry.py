@@ -17,7 +17,8 @@ A kind, with Delay (canvas/steps/delay.py) as the simple example:
   the per-hour StepMetric rows) and those that move with "Entered" the moment a
   customer arrives (`counted_on_arrival`), so a kind's own identity
   (e.g. Entered = Synced + Not Synced + Pending + Errored) holds at every commit;
-- **may add a section to a customer's page** (`customer_section`).
+- **may add a section to a customer's page** (`customer_section`), and say what
+  troubles a launched step right now (`notices`).
 
 Erasure hooks (canvas/erasure.py) are the other extension point: any app may act
 on customers about to be erased.
@@ -120,6 +121,10 @@ class StepKind:
     def summary(self, step: Step) -> str:
         """One line describing the configured step, for the step list."""
         return self.label
+
+    def notices(self, step: Step) -> list[str]:
+        """Problems a launched step has right now (e.g. its partner paused), shown on its card."""
+        return []
 
     def customer_section(self, customer: Customer) -> CustomerSection | None:
         """A section this kind adds to a customer's page, or None."""

@@ -62,6 +62,7 @@ def _step_card(step: Step, *, form=None, errors=None, stats=None, open_editor=Fa
         # The counters the kind declares, with their labels, in its order.
         "metrics": [(key, label, stats.get(key, 0)) for key, label in shown],
         "has_stats": bool(stats),
+        "notices": kind.notices(step) if kind and not step.canvas.is_editable else [],
         # Kinds with an editor button show the editor once it is asked for.
         # (and a step refused at launch shows its editor under the errors).
         "editor_open": open_editor or bool(errors) or kind is None or kind.editor_button is None,

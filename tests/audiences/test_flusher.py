@@ -6,6 +6,7 @@ the sandbox still counts writes over every rolling second.
 """
 
 import hashlib
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -259,7 +260,15 @@ def test_five_hundreds_are_retried_until_everyone_is_synced(
     assert SyncBatch.objects.filter(http_status=503, outcome=BatchOutcome.RETRY).exists()
 
 
+def canvas_notices(client, canvas):
+    """The notices on the step cards of the canvas page, as a marketer reads them."""
+    html = client.get(canvas.get_absolute_url()).content.decode()
+    boxes = re.findall(r'data-testid="step-notices">\s*<ul>(.*?)</ul>', html, re.S)
+    return [item.strip() for box in boxes for item in re.findall(r"<li>(.*?)</li>", box, re.S)]
+
+
 def test_a_revoked_token_pauses_the_connection_until_it_is_reconnected(
+    as_marketer,
     workspace,
     admin,
     sync_canvas,
@@ -277,6 +286,9 @@ def test_a_revoked_token_pauses_the_connection_until_it_is_reconnected(
 
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.INVALID
+    assert canvas_notices(as_marketer, sync_canvas)[0].startswith(
+        "Syncing is paused: The Pinterest connection is no longer valid; reconnect Pinterest."
+    )
     assert SyncItem.objects.filter(state=SyncState.PENDING).count() == 10
     attempts = len(writes(pinterest_sandbox)) + len(pinterest_sandbox.state.request_log())
     flusher.flush_until_idle()  # no hammering while invalid
@@ -287,10 +299,11 @@ def test_a_revoked_token_pauses_the_connection_until_it_is_reconnected(
     step = sync_canvas.steps.get()
     totals = identity(sync_canvas)[step.pk]
     assert (totals[analytics.SYNCED], totals.get(analytics.ERRORED, 0)) == (10, 0)
+    assert canvas_notices(as_marketer, sync_canvas) == []
 
 
 def test_an_audience_deleted_on_pinterest_errors_after_13_hours(
-    workspace, owner_account, flusher, clock, pinterest_sandbox
+    as_marketer, workspace, owner_account, flusher, clock, pinterest_sandbox
 ):
     customers(workspace, 4)
     found = next(
@@ -321,10 +334,14 @@ def test_an_audience_deleted_on_pinterest_errors_after_13_hours(
     assert SyncItem.objects.filter(state=SyncState.ERRORED).first().last_error == (
         "The audience does not exist on Pinterest any more."
     )
+    (notice,) = canvas_notices(as_marketer, canvas)
+    assert notice.startswith(
+        "The audience “Newsletter subscribers” does not exist on Pinterest any more"
+    )
 
 
 def test_spam_blocks_the_connection_and_keeps_the_items(
-    workspace, sync_canvas, connection, flusher, pinterest_sandbox
+    as_marketer, workspace, sync_canvas, connection, flusher, pinterest_sandbox
 ):
     customers(workspace, 3)
     pinterest_sandbox.state.set_faults(spam_next=1)
@@ -338,6 +355,8 @@ def test_spam_blocks_the_connection_and_keeps_the_items(
     requests_before = len(pinterest_sandbox.state.request_log())
     flusher.flush_until_idle()
     assert len(pinterest_sandbox.state.request_log()) == requests_before
+    (notice,) = canvas_notices(as_marketer, sync_canvas)
+    assert notice.startswith("Pinterest stopped accepting writes from this connection as spam")
 
 
 def test_a_dead_workers_lease_runs_out_and_its_items_are_counted_once(
