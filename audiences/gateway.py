@@ -10,6 +10,8 @@ client per thread, so several senders of one token can be in flight at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from audiences.models import ListType, PinterestAudience, SyncOperation
 from partners.models import PinterestConnection
 from partners.pinterest import Audience, CustomerList
@@ -21,16 +23,25 @@ def customer_list_name(audience: PinterestAudience) -> str:
     return f"{audience.name} · Pinsync #{audience.pk}"
 
 
+def _nothing() -> None:
+    return None
+
+
 def records_send(
     *,
     connection: PinterestConnection,
     audience: PinterestAudience,
     operation: str,
     records: list[str],
+    before_send: Callable[[], None] = _nothing,
 ) -> CustomerList:
-    """PATCH the audience's customer list: ADD or REMOVE up to 1,900 SHA-256 records."""
+    """PATCH the audience's customer list: ADD or REMOVE up to 1,900 SHA-256 records.
+
+    `before_send` runs right before the request leaves (the budget's wait for its slot).
+    """
 
     def send(client):
+        before_send()
         send = client.add_records if operation == SyncOperation.ADD else client.remove_records
         return send(
             ad_account_id=audience.ad_account.ad_account_id,
@@ -61,17 +72,20 @@ def customer_list_create(
     audience: PinterestAudience,
     list_type: str,
     records: list[str],
+    before_send: Callable[[], None] = _nothing,
 ) -> CustomerList:
     """Create a drafted audience's customer list holding its first records."""
-    return pinterest_call(
-        connection=connection,
-        fn=lambda client: client.create_customer_list(
+
+    def create(client):
+        before_send()
+        return client.create_customer_list(
             ad_account_id=audience.ad_account.ad_account_id,
             name=customer_list_name(audience),
             records=records,
             list_type=list_type or ListType.EMAIL,
-        ),
-    )
+        )
+
+    return pinterest_call(connection=connection, fn=create)
 
 
 def audience_find(
@@ -85,17 +99,24 @@ def audience_find(
     return next((a for a in found if a.customer_list_id == audience.customer_list_id), None)
 
 
-def audience_create(*, connection: PinterestConnection, audience: PinterestAudience) -> Audience:
+def audience_create(
+    *,
+    connection: PinterestConnection,
+    audience: PinterestAudience,
+    before_send: Callable[[], None] = _nothing,
+) -> Audience:
     """Create the audience on the draft's customer list."""
-    return pinterest_call(
-        connection=connection,
-        fn=lambda client: client.create_audience(
+
+    def create(client):
+        before_send()
+        return client.create_audience(
             ad_account_id=audience.ad_account.ad_account_id,
             name=audience.name,
             customer_list_id=audience.customer_list_id,
             description="Synced by Pinsync.",
-        ),
-    )
+        )
+
+    return pinterest_call(connection=connection, fn=create)
 
 
 def audience_read(*, connection: PinterestConnection, audience: PinterestAudience) -> Audience:

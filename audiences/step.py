@@ -199,8 +199,11 @@ class AudienceSyncKind(StepKind):
             return [f"Could not check “{audience.name}” on Pinterest. {pinterest_unreachable(exc)}"]
         if not found.is_customer_list:
             return [not_a_customer_list(found.name, found.audience_type)]
-        if audience.missing_since is not None:  # back on Pinterest (it was a passing 404)
-            PinterestAudience.objects.filter(pk=audience.pk).update(missing_since=None)
+        # Just read: the flusher need not read it again before its first batch. A 404
+        # seen earlier was passing (it is back on Pinterest).
+        PinterestAudience.objects.filter(pk=audience.pk).update(
+            missing_since=None, checked_at=timezone.now()
+        )
         return []
 
     def notices(self, step: Step) -> list[str]:

@@ -53,6 +53,8 @@ class Call:
     user_id: str | None = None
     access_token: str | None = None
     records: int | None = None
+    # When the call reached the sandbox (sandbox clock): what rate limits count.
+    arrived: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class Route:
 def handle_api(state: SandboxState, request: Request) -> Response:
     """Answer one /v5 request like Pinterest, injected faults included, and log it."""
     call = Call(state, request, {})
+    # Rate limits count a call when it reaches Pinterest, not when the (injected) latency
+    # and the other calls' handlers let it through.
+    call.arrived = request.arrived if request.arrived is not None else state.clock()
     delay_seconds = 0.0
     try:
         route = _match(call)
@@ -98,6 +103,7 @@ def handle_api(state: SandboxState, request: Request) -> Response:
         records=call.records,
         request_id=request_id,
         delay_seconds=delay_seconds,
+        arrived=call.arrived,
     )
     return response
 
@@ -136,7 +142,7 @@ def _authorized(route: Route, call: Call) -> Response:
     call.user_id, call.access_token = grant.user_id, token.strip()
     if route.scope not in grant.scopes:
         raise ApiError(401, 3, f"Authorization failed: the token lacks the scope {route.scope}.")
-    decision = state.limiter.hit(call.access_token, route.category, state.clock())
+    decision = state.limiter.hit(call.access_token, route.category, call.arrived)
     if decision is not None and not decision.allowed:
         raise ApiError(429, 8, RATE_LIMITED, decision.headers())
     try:

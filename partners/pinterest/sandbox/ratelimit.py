@@ -2,17 +2,20 @@
 
 A fixed window (calls per whole second of the clock) would let 7 writes through
 in the last 50 ms of one second and 7 more in the first 50 ms of the next: 14 in
-0.1 s, which Pinterest refuses. Here each (token, category) keeps the times of
-its accepted calls; a call passes only if fewer than `calls` were accepted in the
-`window_seconds` before it, and `x-ratelimit-reset` says how many whole seconds
-until the oldest of them leaves the window.
+0.1 s, which Pinterest refuses. Here each (token, category) keeps the arrival
+times of its accepted calls; a call passes only if, with it, no window of
+`window_seconds` holds more than `calls` of them. Calls are timed when they
+arrive, and a handler thread may get to check one a moment after a later
+arrival was checked, so every window around the arrival is looked at, not only
+the one ending at it. `x-ratelimit-reset` says how many whole seconds until the
+oldest call of the crowded window leaves it.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
-from collections import deque
 from dataclasses import dataclass
 
 
@@ -56,7 +59,7 @@ class RateLimiter:
     def __init__(self, limits: dict[str, Limit] | None = None) -> None:
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
         self._lock = threading.Lock()
-        self._accepted: dict[tuple[str, str], deque[float]] = {}
+        self._accepted: dict[tuple[str, str], list[float]] = {}
 
     def reset(self) -> None:
         """Forget every count."""
@@ -64,7 +67,8 @@ class RateLimiter:
             self._accepted.clear()
 
     def hit(self, key: str, category: str | None, now: float) -> Decision | None:
-        """Count one call of `category` (plus the "all" budget); None if nothing limits it."""
+        """Count one call of `category` (plus the "all" budget) arriving at `now`; None if
+        nothing limits it."""
         categories = [c for c in ("all", category) if c in self.limits]
         if not categories:
             return None
@@ -74,26 +78,30 @@ class RateLimiter:
             if denied:
                 return denied[-1]
             for c in categories:
-                self._accepted.setdefault((key, c), deque()).append(now)
+                bisect.insort(self._accepted.setdefault((key, c), []), now)
             shown = decisions[categories[-1]]
             return Decision(True, shown.limit, shown.remaining - 1, shown.reset_seconds)
 
-    def _recent(self, key: str, category: str, now: float) -> deque[float]:
-        """The accepted calls still inside the rolling window ending now (older ones dropped)."""
-        accepted = self._accepted.setdefault((key, category), deque())
-        horizon = now - self.limits[category].window_seconds
-        while accepted and accepted[0] <= horizon:
-            accepted.popleft()
-        return accepted
-
     def _peek(self, key: str, category: str, now: float) -> Decision:
         limit = self.limits[category]
-        recent = self._recent(key, category, now)
-        # When the oldest call in the window leaves it, one more call may pass.
-        frees_at = recent[0] + limit.window_seconds if recent else now
+        window = limit.window_seconds
+        accepted = self._accepted.setdefault((key, category), [])
+        # Arrivals older than any window `now` can share are forgotten.
+        del accepted[: bisect.bisect_right(accepted, now - 2 * window)]
+        lo = bisect.bisect_right(accepted, now - window)
+        near = accepted[lo : bisect.bisect_left(accepted, now + window)]
+        with_it = sorted([*near, now])
+        # A window holds calls + 1 arrivals when calls + 1 consecutive ones span less than it.
+        crowded = [
+            with_it[i]
+            for i in range(len(with_it) - limit.calls)
+            if with_it[i + limit.calls] - with_it[i] < window
+        ]
+        before = [t for t in near if t <= now]
+        oldest = crowded[0] if crowded else (before[0] if before else now)
         return Decision(
-            allowed=len(recent) < limit.calls,
+            allowed=not crowded,
             limit=limit.calls,
-            remaining=max(limit.calls - len(recent), 0),
-            reset_seconds=max(math.ceil(frees_at - now), 1),
+            remaining=max(limit.calls - len(before), 0),
+            reset_seconds=max(math.ceil(oldest + window - now), 1),
         )

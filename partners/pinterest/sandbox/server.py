@@ -54,9 +54,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _handle(self) -> None:
+        # Stamped once the request line and headers are in, before the body is read.
+        arrived = self.server.state.clock()
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         request = Request(
+            arrived=arrived,
             method=self.command,
             path=parts.path,
             query=parse_qs(parts.query, keep_blank_values=True),

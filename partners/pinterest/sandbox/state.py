@@ -353,12 +353,15 @@ class SandboxState:
         records: int | None,
         request_id: str,
         delay_seconds: float,
+        arrived: float | None = None,
     ) -> None:
         """Remember one /v5 call, keyed by a fingerprint of its token (never the token)."""
         with self.lock:
             self._log.append(
                 {
                     "at": self.clock(),
+                    # When it reached the sandbox (what rate limits count).
+                    "arrived": arrived,
                     "method": method,
                     "path": path,
                     "query": {k: v[0] if len(v) == 1 else v for k, v in query.items()},

@@ -17,6 +17,8 @@ class Request:
     query: dict[str, list[str]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # When it reached the server, on the sandbox clock (None: when the API looks at it).
+    arrived: float | None = None
 
     def query_value(self, name: str) -> str | None:
         """The first value of a query parameter, or None."""

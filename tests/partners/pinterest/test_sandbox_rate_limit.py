@@ -190,3 +190,17 @@ def test_concurrent_writes_never_exceed_the_budget(clock, token, list_url):
         thread.join()
 
     assert sorted(statuses) == [200] * 7 + [429] * 13
+
+
+def test_a_call_checked_late_is_counted_where_it_arrived():
+    from partners.pinterest.sandbox.ratelimit import Limit, RateLimiter
+
+    limiter = RateLimiter({"ads_write": Limit(7, 1.0)})
+    for tenth in range(1, 8):
+        assert limiter.hit("token", "ads_write", tenth / 10).allowed
+    # Arrived at 0.05 but checked after the others: 8 arrivals within 0.65 s.
+    late = limiter.hit("token", "ads_write", 0.05)
+    assert (late.allowed, late.reset_seconds) == (False, 1)
+    # Arrived just after a full second from the first accepted one: it passes.
+    assert limiter.hit("token", "ads_write", 1.1).allowed
+    assert not limiter.hit("token", "ads_write", 1.15).allowed

@@ -1,0 +1,362 @@
+"""Benchmark: the sync engine against the sandbox Pinterest with 250 ms of latency per call.
+
+Modes (each ends with a machine-readable RESULT line):
+
+- backlog: N customers' items are pending at once; time the flusher draining them
+  (users/s, and its fraction of one connection's ceiling of 13,300/s).
+- trickle: R customers/s enter an API-triggered canvas for S seconds; p50 and p95
+  from entering the step to acknowledged by Pinterest.
+- launch: a scheduled canvas with one Audience Sync step launched over N customers
+  through a real `qcluster` (entry, engine and flusher side by side), until the last
+  one is acknowledged; against the rate-limit floor N / 13,300 s.
+
+It starts its own sandbox (a subprocess). By default it runs on a throwaway SQLite
+file; --here uses the configured database (PostgreSQL and REDIS_URL for scale).
+The flusher runs in this process for backlog and trickle, so the peak RSS printed
+is the worker's; launch prints the cluster workers' peak RSS.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from audiences.flusher import Flusher
+from audiences.models import (
+    AudienceStatus,
+    AudienceSyncStep,
+    PinterestAudience,
+    SyncItem,
+    SyncState,
+)
+from canvas.engine import engine_advance
+from canvas.models import Canvas, CanvasStatus, Customer, EntryType, Step, Workspace
+from canvas.services.canvases import canvas_launch
+from canvas.services.enrollments import canvas_enter, canvas_enter_segment
+from partners.models import PinterestAdAccount, PinterestConnection
+from partners.pinterest.parsing import parse_token_set
+from partners.pinterest.sandbox import (
+    ALL_SCOPES,
+    OWNER_AD_ACCOUNT_ID,
+    SANDBOX_USER_ID,
+    SandboxControl,
+)
+from partners.services import pinterest_call
+
+CEILING = 13_300  # 7 requests/s × 1,900 users, per connection
+CREATE_BATCH = 20_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _children_peak_rss_mb(pid: int) -> float:
+    """The largest peak RSS (VmHWM) among a process's descendants, from /proc."""
+    peak = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(pid) and "VmHWM" in fields:
+            peak = max(peak, int(fields["VmHWM"].split()[0]) / 1024)
+    return peak
+
+
+class Command(BaseCommand):
+    help = "Time the sync engine against the sandbox: backlog, trickle or launch mode."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--mode", choices=["backlog", "trickle", "launch"], default="backlog")
+        parser.add_argument("--customers", type=int, default=200_000)
+        parser.add_argument("--rate", type=int, default=6_000, help="trickle: customers per second")
+        parser.add_argument("--seconds", type=int, default=30, help="trickle: how long")
+        parser.add_argument("--latency-ms", type=int, default=250)
+        parser.add_argument("--here", action="store_true", help="Use the configured database.")
+
+    def handle(self, *args, **options):
+        if os.environ.get("PINSYNC_BENCH_CHILD"):
+            return self._child(options)
+        return self._parent(options)
+
+    # The parent: a sandbox, and a child process configured to use it.
+
+    def _parent(self, options) -> None:
+        port = _free_port()
+        sandbox_url = f"http://127.0.0.1:{port}"
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        env = {**os.environ, "PINSYNC_BENCH_CHILD": "1", "PINTEREST_SANDBOX_URL": sandbox_url}
+        env.pop("PINTEREST_CLIENT_ID", None)
+        sandbox = subprocess.Popen(
+            [*manage, "pinterest_sandbox", "--port", str(port)], env=env, stdout=subprocess.PIPE
+        )
+        try:
+            assert sandbox.stdout is not None
+            sandbox.stdout.readline()  # "listening on …": it is up
+            control = SandboxControl(sandbox_url)
+            control.set_faults(latency_ms=options["latency_ms"])
+            with tempfile.TemporaryDirectory(prefix="pinsync-bench-") as scratch:
+                if not options["here"]:
+                    env.update(SQLITE_PATH=str(Path(scratch) / "bench.sqlite3"), DATABASE_URL="")
+                    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+                argv = [
+                    "bench_sync",
+                    "--mode", options["mode"],
+                    "--customers", str(options["customers"]),
+                    "--rate", str(options["rate"]),
+                    "--seconds", str(options["seconds"]),
+                    "--latency-ms", str(options["latency_ms"]),
+                ]  # fmt: skip
+                subprocess.run([*manage, *argv], env=env, check=True)
+        finally:
+            sandbox.send_signal(signal.SIGINT)
+            sandbox.wait(timeout=10)
+
+    # The child: the benchmark itself.
+
+    def _child(self, options) -> None:
+        sandbox_url = settings.PINTEREST_SANDBOX_URL
+        self.control = SandboxControl(sandbox_url)
+        self.workspace, self.canvas = self._world(options["mode"])
+        try:
+            getattr(self, f"_{options['mode']}")(options)
+        finally:
+            self._clean_up()
+
+    def _world(self, mode: str) -> tuple[Workspace, Canvas]:
+        stamp = int(time.time())
+        workspace = Workspace.objects.create(name="Benchmark", slug=f"bench-sync-{stamp}")
+        connection = PinterestConnection.objects.create(
+            workspace=workspace,
+            pinterest_user_id=SANDBOX_USER_ID,
+            pinterest_username="sandbox_marketer",
+            scopes=",".join(ALL_SCOPES),
+            connected_at=timezone.now(),
+        )
+        connection.set_tokens(parse_token_set(self.control.mint_token(SANDBOX_USER_ID)))
+        connection.token_version += 1
+        connection.save()
+        ad_account = PinterestAdAccount.objects.create(
+            connection=connection,
+            ad_account_id=OWNER_AD_ACCOUNT_ID,
+            name="Sandbox Brand",
+            permissions=["OWNER"],
+            connected_at=timezone.now(),
+        )
+        audience = PinterestAudience.objects.create(
+            workspace=workspace, ad_account=ad_account, name=f"Benchmark {stamp}"
+        )
+        if mode != "launch":
+            # Backlog and trickle measure the steady drain into an audience already on
+            # Pinterest (the seeded one); launch times the whole product, draft creation included.
+            listed = pinterest_call(
+                connection=connection,
+                fn=lambda client: client.list_audiences(ad_account_id=OWNER_AD_ACCOUNT_ID),
+            )
+            seeded = next(a for a in listed if a.name == "Newsletter subscribers")
+            audience.status = AudienceStatus.LIVE
+            audience.pinterest_audience_id = seeded.id
+            audience.customer_list_id = seeded.customer_list_id or ""
+            audience.checked_at = timezone.now()  # just read, as a launch would
+            audience.save()
+        entry = EntryType.API if mode == "trickle" else EntryType.SCHEDULED
+        canvas = Canvas.objects.create(workspace=workspace, name="Benchmark", entry_type=entry)
+        step = Step.objects.create(canvas=canvas, position=1, kind="audience_sync")
+        AudienceSyncStep.objects.create(
+            step=step, ad_account=ad_account, audience=audience, match_email=True
+        )
+        return workspace, canvas
+
+    def _customers(self, start: int, count: int) -> list[int]:
+        created = Customer.objects.bulk_create(
+            [
+                Customer(
+                    workspace=self.workspace,
+                    external_id=f"b{n}",
+                    email=f"customer{n}@example.com",
+                )
+                for n in range(start, start + count)
+            ],
+            batch_size=CREATE_BATCH,
+        )
+        return [c.pk for c in created]
+
+    def _synced(self) -> int:
+        return SyncItem.objects.filter(step__canvas=self.canvas, state=SyncState.SYNCED).count()
+
+    def _throttled(self) -> int:
+        return sum(1 for e in self.control.request_log() if e["status"] == 429)
+
+    def _gaps(self) -> str:
+        """How evenly writes reached the sandbox: median and largest gap between them."""
+        times = sorted(
+            e["at"] for e in self.control.request_log() if e["method"] in ("POST", "PATCH")
+        )
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)] or [0.0]
+        if os.environ.get("BENCH_DEBUG"):
+            log = sorted(
+                (e for e in self.control.request_log() if e["method"] in ("POST", "PATCH")),
+                key=lambda e: e["arrived"],
+            )
+            for i, e in enumerate(log):
+                if e["status"] == 429:
+                    w = log[max(0, i - 8) : i + 2]
+                    self.stdout.write(
+                        str([(round(x["arrived"] - w[0]["arrived"], 3), x["status"]) for x in w])
+                    )
+        return f"writes {len(times)}, gap median {statistics.median(gaps):.3f} s, max {max(gaps):.3f} s"
+
+    def _backlog(self, options) -> None:
+        n = options["customers"]
+        for start in range(0, n, CREATE_BATCH):
+            self._customers(start, min(CREATE_BATCH, n - start))
+        Canvas.objects.filter(pk=self.canvas.pk).update(status=CanvasStatus.ACTIVE)
+        self.canvas.refresh_from_db()
+        canvas_enter_segment(canvas=self.canvas)
+        engine_advance()
+        self.stdout.write(f"{n:,} items pending; draining with {options['latency_ms']} ms latency")
+        started = time.perf_counter()
+        stats = Flusher().flush_run(seconds=3_600, stop=self._all_synced(n))
+        seconds = time.perf_counter() - started
+        per_s = n / seconds
+        rss = _rss_mb()
+        self.stdout.write(
+            f"drained {stats.synced:,} users in {stats.requests} requests in {seconds:.1f} s = "
+            f"{per_s:,.0f} users/s = {per_s / CEILING:.3f} of the ceiling (13,300/s); "
+            f"429s: {self._throttled()}; peak RSS {rss:.0f} MB; {self._gaps()}"
+        )
+        self.stdout.write(
+            f"RESULT bench_sync mode=backlog users={n} seconds={seconds:.1f} "
+            f"users_per_s={per_s:.0f} fraction={per_s / CEILING:.3f} rss_mb={rss:.0f}"
+        )
+
+    def _all_synced(self, n: int):
+        seen = {"at": 0.0, "done": False}
+
+        def done() -> bool:
+            # Asked every loop turn: read the database at most every 0.2 s.
+            if time.monotonic() - seen["at"] > 0.2:
+                seen["at"], seen["done"] = time.monotonic(), self._synced() >= n
+            return bool(seen["done"])
+
+        return done
+
+    def _trickle(self, options) -> None:
+        rate, seconds = options["rate"], options["seconds"]
+        Canvas.objects.filter(pk=self.canvas.pk).update(status=CanvasStatus.ACTIVE)
+        self.canvas.refresh_from_db()
+        total = rate * seconds
+        producing = threading.Event()
+        producing.set()
+
+        def produce() -> None:
+            from django.db import connection
+
+            tick, made = 0.1, 0
+            next_tick = time.monotonic()
+            while made < total:
+                ids = self._customers(made, min(int(rate * tick), total - made))
+                canvas_enter(canvas=self.canvas, customer_ids=ids)
+                engine_advance()
+                made += len(ids)
+                next_tick += tick
+                time.sleep(max(0.0, next_tick - time.monotonic()))
+            producing.clear()
+            connection.close()
+
+        producer = threading.Thread(target=produce)
+        producer.start()
+        all_synced = self._all_synced(total)
+        Flusher().flush_run(
+            seconds=seconds + 600, stop=lambda: not producing.is_set() and all_synced()
+        )
+        producer.join()
+        waits = sorted(
+            (finished - entered).total_seconds()
+            for entered, finished in SyncItem.objects.filter(
+                step__canvas=self.canvas, finished_at__isnull=False
+            ).values_list("entered_at", "finished_at")
+            if finished is not None
+        )
+        p50, p95 = statistics.median(waits), waits[int(0.95 * (len(waits) - 1))]
+        rss = _rss_mb()
+        self.stdout.write(
+            f"{total:,} users at {rate:,}/s for {seconds} s ({rate / CEILING:.2f} of the ceiling): "
+            f"entered → acknowledged p50 {p50:.2f} s, p95 {p95:.2f} s; 429s: {self._throttled()}; "
+            f"peak RSS {rss:.0f} MB"
+        )
+        self.stdout.write(
+            f"RESULT bench_sync mode=trickle users={total} seconds={seconds} users_per_s={rate} "
+            f"fraction={rate / CEILING:.3f} p50_s={p50:.2f} p95_s={p95:.2f} rss_mb={rss:.0f}"
+        )
+
+    def _launch(self, options) -> None:
+        n = options["customers"]
+        for start in range(0, n, CREATE_BATCH):
+            self._customers(start, min(CREATE_BATCH, n - start))
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        env = {**os.environ, "Q_WORKERS": os.environ.get("Q_WORKERS", "3")}
+        cluster = subprocess.Popen([*manage, "qcluster"], env=env, stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(2)  # the cluster's workers are up
+            started = time.perf_counter()
+            canvas_launch(canvas=self.canvas, user=None)  # type: ignore[arg-type]
+            peak = 0.0
+            while self._synced() < n:
+                time.sleep(0.5)
+                peak = max(peak, _children_peak_rss_mb(cluster.pid))
+                if time.perf_counter() - started > 3_600:
+                    raise RuntimeError("the launch did not finish within an hour")
+            seconds = time.perf_counter() - started
+        finally:
+            cluster.send_signal(signal.SIGINT)
+            try:
+                cluster.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                cluster.kill()
+        floor = n / CEILING
+        self.stdout.write(
+            f"launched {n:,} customers into one Audience Sync step; all acknowledged in "
+            f"{seconds:.1f} s = {seconds / floor:.2f} × the rate-limit floor ({floor:.1f} s); "
+            f"429s: {self._throttled()}; worker peak RSS {peak:.0f} MB"
+        )
+        self.stdout.write(
+            f"RESULT bench_sync mode=launch users={n} seconds={seconds:.1f} "
+            f"users_per_s={n / seconds:.0f} fraction={(n / seconds) / CEILING:.3f} "
+            f"floor_s={floor:.1f} vs_floor={seconds / floor:.2f} rss_mb={peak:.0f}"
+        )
+
+    def _clean_up(self) -> None:
+        if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and not self._here():
+            return  # the scratch file goes with its folder
+        from django.db import connection
+
+        canvases = Canvas.objects.filter(workspace=self.workspace)
+        SyncItem.objects.filter(step__canvas__in=canvases)._raw_delete(connection.alias)
+        self.workspace.delete()
+
+    def _here(self) -> bool:
+        return "bench.sqlite3" not in str(settings.DATABASES["default"]["NAME"])
