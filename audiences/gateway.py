@@ -41,13 +41,13 @@ def records_send(
     """
 
     def send(client):
-        before_send()
         send = client.add_records if operation == SyncOperation.ADD else client.remove_records
-        return send(
-            ad_account_id=audience.ad_account.ad_account_id,
-            customer_list_id=audience.customer_list_id,
-            records=records,
-        )
+        with client.sending_at(before_send):
+            return send(
+                ad_account_id=audience.ad_account.ad_account_id,
+                customer_list_id=audience.customer_list_id,
+                records=records,
+            )
 
     return pinterest_call(connection=connection, fn=send)
 
@@ -77,13 +77,13 @@ def customer_list_create(
     """Create a drafted audience's customer list holding its first records."""
 
     def create(client):
-        before_send()
-        return client.create_customer_list(
-            ad_account_id=audience.ad_account.ad_account_id,
-            name=customer_list_name(audience),
-            records=records,
-            list_type=list_type or ListType.EMAIL,
-        )
+        with client.sending_at(before_send):
+            return client.create_customer_list(
+                ad_account_id=audience.ad_account.ad_account_id,
+                name=customer_list_name(audience),
+                records=records,
+                list_type=list_type or ListType.EMAIL,
+            )
 
     return pinterest_call(connection=connection, fn=create)
 
@@ -108,13 +108,13 @@ def audience_create(
     """Create the audience on the draft's customer list."""
 
     def create(client):
-        before_send()
-        return client.create_audience(
-            ad_account_id=audience.ad_account.ad_account_id,
-            name=audience.name,
-            customer_list_id=audience.customer_list_id,
-            description="Synced by Pinsync.",
-        )
+        with client.sending_at(before_send):
+            return client.create_audience(
+                ad_account_id=audience.ad_account.ad_account_id,
+                name=audience.name,
+                customer_list_id=audience.customer_list_id,
+                description="Synced by Pinsync.",
+            )
 
     return pinterest_call(connection=connection, fn=create)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -102,11 +103,22 @@ class PinterestClient:
         self.base_url = (base_url or settings.PINTEREST_API_BASE_URL).rstrip("/")
         self.timeout = float(timeout if timeout is not None else settings.PINTEREST_TIMEOUT_SECONDS)
         self._access_token = access_token
+        self._before_send: Callable[[], None] | None = None
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         # No hidden retries: a retried PATCH would be invisible to the write budget.
         for prefix in ("http://", "https://"):
             self._session.mount(prefix, HTTPAdapter(max_retries=0))
+
+    @contextmanager
+    def sending_at(self, before_send: Callable[[], None]) -> Iterator[None]:
+        """Run `before_send` (e.g. a wait for a rate-limit slot) right before the next request
+        leaves, once it is built: `with client.sending_at(wait): client.add_records(…)`."""
+        self._before_send = before_send
+        try:
+            yield
+        finally:
+            self._before_send = None
 
     def __repr__(self) -> str:
         return f"<PinterestClient {self.base_url} timeout={self.timeout}s>"
@@ -379,17 +391,23 @@ class PinterestClient:
                 raise ValueError("This PinterestClient has no access token for API calls.")
             headers["Authorization"] = f"Bearer {self._access_token}"
         try:
-            response = self._session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=json,
-                data=data,
-                headers=headers,
-                auth=auth,
-                timeout=self.timeout,
-                allow_redirects=False,
+            # Prepared first (body encoded, records checked), so that a caller's wait for
+            # its rate-limit slot (`sending_at`) is followed by nothing but the send.
+            prepared = self._session.prepare_request(
+                requests.Request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                )
             )
+            if self._before_send is not None:
+                before_send, self._before_send = self._before_send, None
+                before_send()
+            response = self._session.send(prepared, timeout=self.timeout, allow_redirects=False)
         except requests.Timeout as exc:
             error: PinterestError = PinterestTimeout(
                 f"Pinterest did not answer {method} {path} within {self.timeout:g} s."

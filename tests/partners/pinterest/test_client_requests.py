@@ -554,3 +554,26 @@ def test_failures_are_logged_with_the_request_id_and_without_the_token(client, h
     assert "GET /user_account" in logged
     assert "rid-logged" in logged
     assert TOKEN not in logged
+
+
+def test_sending_at_runs_its_hook_once_right_before_the_request_leaves(client, httpserver):
+    for method in ("PATCH", "GET"):
+        httpserver.expect_request(
+            "/v5/ad_accounts/549755885175/customer_lists/2542621000001", method=method
+        ).respond_with_json(CUSTOMER_LIST)
+    seen = []
+
+    with client.sending_at(lambda: seen.append(len(httpserver.log))):
+        client.add_records(
+            ad_account_id="549755885175", customer_list_id="2542621000001", records=[RECORD]
+        )
+        client.get_customer_list(ad_account_id="549755885175", customer_list_id="2542621000001")
+
+    assert seen == [0]  # once, before anything reached the server
+
+
+def test_sending_at_never_waits_for_records_refused_before_http(client, httpserver):
+    seen = []
+    with pytest.raises(RecordsRejected), client.sending_at(lambda: seen.append("waited")):
+        client.add_records(ad_account_id="1", customer_list_id="2", records=["not-a-hash"])
+    assert seen == []
