@@ -35,7 +35,7 @@ from audiences.models import (
 from canvas import metrics
 
 LEASE = timedelta(seconds=60)
-# Pinterest's limit of records per request (pinterest-api-v5.md, "Limits").
+# Pinterest's limit of records per request (partners/pinterest/README.md, "Limits").
 MAX_RECORDS = 1_900
 # Retries back off from 10 s to at most 15 min, with jitter, until the 13 h deadline.
 BACKOFF_FIRST = 10.0

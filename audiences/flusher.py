@@ -27,6 +27,7 @@ import logging
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audiences import claims, gateway
-from audiences.budget import budget_push_back, budget_reserve
+from audiences.budget import WRITES_PER_SECOND, budget_push_back, budget_reserve
 from audiences.claims import Claim, Request
 from audiences.models import (
     AudienceStatus,
@@ -75,6 +76,9 @@ Sleep = Callable[[float], None]
 # every 5 ms): a sender waking for its slot is then late by ~1 ms, not ~20 ms, which
 # the budget's 2 % margin must absorb (measured in bench_sync).
 SWITCH_INTERVAL = 0.001
+# No write leaves within this long of the seventh write before it, in this process
+# (5 ms for the way from our socket to Pinterest's clock).
+DEPARTURE_WINDOW = 1.005
 
 
 @dataclass
@@ -117,8 +121,17 @@ def _usable_connections(groups) -> dict[int, bool]:
 class Flusher:
     """Claims, sends and settles; `flush_run` loops it, `flush_until_idle` is for tests."""
 
-    def __init__(self, *, sleep: Sleep = time.sleep, window: timedelta | None = None):
-        self.sleep = sleep
+    def __init__(
+        self,
+        *,
+        sleep: Sleep = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        window: timedelta | None = None,
+    ):
+        # Tests pass a sleep that moves time-machine's clock, and that clock (time.time).
+        self.sleep, self.clock = sleep, clock
+        self._departures: dict[int, deque[float]] = {}
+        self._departures_lock = threading.Lock()
         self.window = (
             window if window is not None else timedelta(seconds=settings.SYNC_BATCH_WINDOW_SECONDS)
         )
@@ -189,11 +202,29 @@ class Flusher:
     def _slot_waiter(self, claim: Claim) -> Callable[[], None]:
         """Reserve the connection's next write slot now; the callable sleeps until it.
 
-        Called by the gateway right before the request leaves, after the token was
-        read and decrypted: arrivals then keep the budget's spacing closely.
+        The client calls it once the request is built, right before it leaves. It also
+        keeps this process's last 7 departures per token: a sender the OS woke late (a
+        busy machine can be 50 ms late) would otherwise arrive close to the next ones
+        and make 8 in a second; so no departure is allowed within a second (+5 ms) of the
+        seventh before it. The shared budget spaces the processes; this, each process.
         """
-        at = time.monotonic() + budget_reserve(connection_id=claim.connection_id)
-        return lambda: self.sleep(max(0.0, at - time.monotonic()))
+        at = self.clock() + budget_reserve(connection_id=claim.connection_id)
+        departures = self._departures.setdefault(
+            claim.connection_id, deque(maxlen=WRITES_PER_SECOND)
+        )
+
+        def wait_for_slot() -> None:
+            self.sleep(max(0.0, at - self.clock()))
+            with self._departures_lock:
+                now = self.clock()
+                leave = now
+                if len(departures) == departures.maxlen:
+                    leave = max(now, departures[0] + DEPARTURE_WINDOW)
+                departures.append(leave)
+            if leave > now:
+                self.sleep(leave - now)
+
+        return wait_for_slot
 
     def _ready(self, claim: Claim) -> bool:
         """Make sure the audience can take records now: created if a draft, known to exist if live."""
@@ -299,7 +330,7 @@ class Flusher:
         return True
 
     def _list_type(self, request: Request) -> str:
-        """EMAIL when the step matches on email, else MAID (pinterest-api-v5.md)."""
+        """EMAIL when the step matches on email, else MAID (partners/pinterest/README.md)."""
         with_email = (
             SyncItem.objects.filter(pk__in=request.item_ids[:1]).exclude(email_hash="").exists()
         )

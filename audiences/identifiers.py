@@ -5,7 +5,7 @@ canvas.customer_fields.InvalidIdentifier whose reason names the problem but
 never the value; a missing, blank or all-zero id (NoIdentifier) is refused too.
 The validity rules themselves live in canvas/customer_fields.py, shared with
 imports and the ingestion API.
-See pinterest-api-v5.md, "Identifiers and hashing".
+See partners/pinterest/README.md, "Identifiers".
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """The project's one definition of a valid email and mobile advertising id.
 
 Imports and the ingestion API use it to refuse bad data, and the Audience Sync
-step hashes what it returns (see ../shared/pinterest-api-v5.md, "Identifiers
-and hashing"). Errors name the field and the reason, never the value: they end
+step hashes what it returns (see partners/pinterest/README.md, "Identifiers"). Errors name the field and the reason, never the value: they end
 up in import reports, API answers and logs, where raw PII must not.
 """
 

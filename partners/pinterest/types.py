@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-# Roles that may write audiences on an ad account (pinterest-api-v5.md, "Ad account fields").
+# Roles that may write audiences on an ad account (partners/pinterest/README.md, "The calls we make").
 AUDIENCE_WRITER_ROLES = frozenset({"OWNER", "ADMIN", "AUDIENCE_MANAGER"})
 
 

@@ -7,6 +7,7 @@ the sandbox still counts writes over every rolling second.
 
 import hashlib
 import re
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -52,7 +53,9 @@ def clock():
 @pytest.fixture
 def flusher(clock):
     """A flusher whose sleeps move the (shared) clock instead of waiting."""
-    return Flusher(sleep=lambda seconds: clock.shift(max(seconds, 0)), window=timedelta(0))
+    return Flusher(
+        sleep=lambda seconds: clock.shift(max(seconds, 0)), clock=time.time, window=timedelta(0)
+    )
 
 
 def customers(workspace, count, *, maid=False):

@@ -1,4 +1,4 @@
-"""The sandbox's /v5 routes: Pinterest's behaviour for the calls in pinterest-api-v5.md.
+"""The sandbox's /v5 routes: Pinterest's behaviour for the calls in partners/pinterest/README.md.
 
 The sandbox answers like Pinterest, not like our client: it checks everything
 itself (tokens, scopes, roles, limits, records) and fails with Pinterest's

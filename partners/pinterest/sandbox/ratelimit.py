@@ -27,7 +27,7 @@ class Limit:
     window_seconds: float
 
 
-# pinterest-api-v5.md, "Limits": per user token.
+# partners/pinterest/README.md, "Limits": per user token.
 DEFAULT_LIMITS = {
     "ads_write": Limit(7, 1.0),
     "ads_read": Limit(1000, 60.0),
