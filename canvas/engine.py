@@ -13,9 +13,11 @@ Entered = Proceeded + Exited for every step.
 """
 
 import logging
+import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -152,6 +154,11 @@ def engine_advance(
             break
         handled += claimed
         chunks += 1
+        if connection.vendor == "sqlite" and settings.ENGINE_SQLITE_YIELD_SECONDS:
+            # SQLite's write lock is not fair: a writer that commits and begins again at
+            # once starves the others (they poll with growing sleeps). A pause between
+            # chunks lets the other workers (the Audience Sync flusher) write too.
+            time.sleep(settings.ENGINE_SQLITE_YIELD_SECONDS)
     return handled
 
 

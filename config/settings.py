@@ -301,6 +301,11 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
+# --- Canvas engine ---
+# On SQLite, seconds the engine pauses between chunks so other writers (the flusher) get
+# the write lock, which SQLite does not hand out fairly; PostgreSQL needs no pause.
+ENGINE_SQLITE_YIELD_SECONDS = env.float("ENGINE_SQLITE_YIELD_SECONDS", default=0.05)
+
 # --- Audience Sync (audiences/flusher.py) ---
 # Flusher loops allowed at once across every machine (each needs a free worker: keep Q_WORKERS above it).
 SYNC_FLUSHERS = env.int("SYNC_FLUSHERS", default=1)

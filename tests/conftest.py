@@ -87,6 +87,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _engine_does_not_pause(settings):
+    # The engine pauses between chunks on SQLite for other processes' writes; a test
+    # drives every worker itself.
+    settings.ENGINE_SQLITE_YIELD_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Rate counters and the editor's cached Pinterest pages must not leak between tests
     # (a new test database reuses the same row ids).

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db.models import Max
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from audiences.flusher import Flusher
@@ -322,9 +322,19 @@ class Command(BaseCommand):
         n = options["customers"]
         for start in range(0, n, CREATE_BATCH):
             self._customers(start, min(CREATE_BATCH, n - start))
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         env = {**os.environ, "Q_WORKERS": os.environ.get("Q_WORKERS", "3")}
-        cluster = subprocess.Popen([*manage, "qcluster"], env=env, stdout=subprocess.DEVNULL)
+        # `manage.py qcluster` with DEBUG off, as in production (its workers are forked).
+        run_cluster = (
+            "import django; django.setup(); from django.conf import settings; "
+            "settings.DEBUG = False; from django.core.management import call_command; "
+            "call_command('qcluster')"
+        )
+        cluster = subprocess.Popen(
+            [sys.executable, "-c", run_cluster],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         try:
             time.sleep(2)  # the cluster's workers are up
             started = timezone.now()
@@ -343,6 +353,15 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 cluster.kill()
         floor = n / CEILING
+        items = SyncItem.objects.filter(step__canvas=self.canvas).aggregate(
+            first_in=Min("entered_at"), last_in=Max("entered_at"), first_out=Min("finished_at")
+        )
+        self.stdout.write(
+            "timeline (s after launch): first item queued "
+            f"{(items['first_in'] - started).total_seconds():.1f}, last queued "
+            f"{(items['last_in'] - started).total_seconds():.1f}, first acknowledged "
+            f"{(items['first_out'] - started).total_seconds():.1f}"
+        )
         self.stdout.write(
             f"launched {n:,} customers into one Audience Sync step; all acknowledged in "
             f"{seconds:.1f} s = {seconds / floor:.2f} × the rate-limit floor ({floor:.1f} s); "
