@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test test-fast lint fmt install chromium clean
+.PHONY: run test test-fast lint fmt install chromium redis clean
 
 ## install: create .venv and install the pinned dependencies (again only when pyproject.toml changes)
 install: $(STAMP)
@@ -25,12 +25,20 @@ run: install
 	@$(BIN)/honcho start
 
 ## test: set up (Chromium included) and run the whole suite, browser tests too
-test: install chromium
+test: install chromium redis
 	@$(BIN)/pytest -q
 
 ## test-fast: the suite without browser tests
-test-fast: install
+test-fast: install redis
 	@$(BIN)/pytest -q -m "not e2e"
+
+## redis: the write-budget tests run the Redis clock too; start the machine's Redis if it is down
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  command -v redis-server >/dev/null 2>&1 || { echo "Tests need Redis: apt-get install redis-server" >&2; exit 1; }; \
+	  echo "Starting Redis on 127.0.0.1:6379…"; \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null; \
+	  for _ in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done; }
 
 ## chromium: Debian's Chromium drives the browser tests (Playwright cannot download one here)
 chromium:

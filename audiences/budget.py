@@ -32,14 +32,14 @@ WRITES_PER_SECOND = 7
 # 0.96 of the ceiling and no 429 (bench_sync); 2 % gave 0.95, 1 % an occasional 429.
 SPACING = 1.015 / WRITES_PER_SECOND
 _KEY = "pinsync:write-budget:{}"
-# Reserve a slot: returns the wait in seconds, measured on Redis's clock.
+# Reserve a slot: returns (slot, now), both on Redis's clock.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(tat, now)
 redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'EX', 3600)
-return tostring(slot - now)
+return {tostring(slot), tostring(now)}
 """
 # Push the clock to at least now + ARGV[1] seconds (after a 429).
 _PUSH = """
@@ -60,14 +60,21 @@ def _redis():
 
 def budget_reserve(*, connection_id: int) -> float:
     """Reserve the connection's next write slot; returns how many seconds to wait for it."""
+    slot, now = budget_reserve_slot(connection_id=connection_id)
+    return max(0.0, slot - now)
+
+
+def budget_reserve_slot(*, connection_id: int) -> tuple[float, float]:
+    """Reserve the next write slot: (slot, now) in epoch seconds of the budget's own clock."""
     if settings.REDIS_URL:
-        return max(0.0, float(_redis().eval(_RESERVE, 1, _KEY.format(connection_id), SPACING)))
+        slot, now = _redis().eval(_RESERVE, 1, _KEY.format(connection_id), SPACING)
+        return float(slot), float(now)
     with transaction.atomic():
         budget = _budget_row(connection_id)
         now = time.time()
         slot = max(budget.tat, now)
         WriteBudget.objects.filter(pk=connection_id).update(tat=slot + SPACING)
-    return slot - now
+    return slot, now
 
 
 def budget_push_back(*, connection_id: int, seconds: float) -> None:

@@ -12,13 +12,16 @@ take different items; SQLite's IMMEDIATE transactions let one writer in at a tim
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
+import socket
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -34,13 +37,13 @@ from audiences.models import (
 )
 from canvas import metrics
 
-LEASE = timedelta(seconds=60)
 # Pinterest's limit of records per request (partners/pinterest/README.md, "Limits").
 MAX_RECORDS = 1_900
 # Retries back off from 10 s to at most 15 min, with jitter, until the 13 h deadline.
 BACKOFF_FIRST = 10.0
 BACKOFF_CAP = 15 * 60.0
 _UPDATE_CHUNK = 500  # ids per UPDATE … WHERE id IN (…)
+_HOST = socket.gethostname()
 
 
 @dataclass
@@ -65,6 +68,11 @@ class Claim:
     @property
     def connection_id(self) -> int:
         return self.audience.ad_account.connection_id
+
+
+def lease() -> timedelta:
+    """How long claimed items stay with a worker that may have died (SYNC_LEASE_SECONDS)."""
+    return timedelta(seconds=settings.SYNC_LEASE_SECONDS)
 
 
 def _locking(queryset: QuerySet) -> QuerySet:
@@ -159,7 +167,7 @@ def claim(
         ids = [r[0] for r in rows]
         for chunk in _chunks(ids):
             SyncItem.objects.filter(pk__in=chunk).update(
-                state=SyncState.IN_FLIGHT, claim=token, lease_until=now + LEASE
+                state=SyncState.IN_FLIGHT, claim=token, lease_until=now + lease()
             )
     return Claim(token, audience, operation, _cut([r[:6] for r in rows]))
 
@@ -234,6 +242,7 @@ def batch_open(
         item_count=len(request.item_ids),
         attempt=request.attempt,
         started_at=now,
+        sent_by=f"{_HOST}:{os.getpid()}",  # at call time: workers are forked
     )
 
 

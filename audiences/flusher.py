@@ -67,7 +67,7 @@ logger = logging.getLogger(__name__)
 AUDIENCE_CHECK_EVERY = timedelta(minutes=5)
 # A spam block lifts by itself after this long (and at once on reconnect).
 SPAM_COOL_OFF = timedelta(hours=1)
-CREATION_LEASE = timedelta(minutes=2)
+
 SWEEP_EVERY = 2.0
 IDLE_POLL = 0.5
 
@@ -267,7 +267,7 @@ class Flusher:
         free = Q(creating_until__isnull=True) | Q(creating_until__lt=now)
         won = PinterestAudience.objects.filter(
             free, pk=audience.pk, pinterest_audience_id=""
-        ).update(creating_until=now + CREATION_LEASE)
+        ).update(creating_until=now + claims.lease())  # as long as its items stay claimed
         if not won:
             self._release_all(
                 claim, "Waiting for the audience to be created.", timedelta(seconds=2)
@@ -447,7 +447,13 @@ class Flusher:
                 self.send_claim(claim)
         return self.stats
 
-    def flush_run(self, *, seconds: float, stop: Callable[[], bool] = lambda: False) -> FlushStats:
+    def flush_run(
+        self,
+        *,
+        seconds: float,
+        stop: Callable[[], bool] = lambda: False,
+        heartbeat: Callable[[], None] = lambda: None,
+    ) -> FlushStats:
         """Claim and send for `seconds`, several requests in flight, then wait for them."""
         deadline = time.monotonic() + seconds
         senders = settings.SYNC_SENDERS
@@ -459,6 +465,7 @@ class Flusher:
             while time.monotonic() < deadline and not stop():
                 if time.monotonic() - last_sweep > SWEEP_EVERY:
                     self.sweep(timezone.now())
+                    heartbeat()  # this loop is alive: its slot stays taken
                     last_sweep = time.monotonic()
                 if len(in_flight) < senders:
                     claimed = self.claim_round(timezone.now())

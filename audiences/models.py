@@ -231,6 +231,8 @@ class SyncBatch(models.Model):
     message = models.CharField(max_length=MESSAGE_CHARS, blank=True)
     request_id = models.CharField(max_length=REQUEST_ID_CHARS, blank=True)
     outcome = models.CharField(max_length=10, choices=BatchOutcome.choices, blank=True)
+    # host:pid of the worker that sent it, for operators following a request.
+    sent_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

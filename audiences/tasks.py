@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import signal
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -53,17 +54,52 @@ class _StopOnSignal:
         return self.stopped
 
 
-def _slot_acquire(holder: str) -> int | None:
+# A loop renews its slot every couple of seconds; one not renewed for this long died.
+SLOT_LEASE = timedelta(seconds=10)
+
+
+def _take(slot: int, holder: str, lease: timedelta) -> bool:
     now = timezone.now()
-    lease = timedelta(seconds=settings.SYNC_FLUSH_RUN_SECONDS + 30)
-    for slot in range(settings.SYNC_FLUSHERS):
-        FlusherSlot.objects.get_or_create(slot=slot)
-        free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-        if FlusherSlot.objects.filter(free, slot=slot).update(
-            holder=holder, lease_until=now + lease
-        ):
-            return slot
-    return None
+    FlusherSlot.objects.get_or_create(slot=slot)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return bool(
+        FlusherSlot.objects.filter(free, slot=slot).update(holder=holder, lease_until=now + lease)
+    )
+
+
+def _slot_try(holder: str) -> int | None:
+    return next(
+        (slot for slot in range(settings.SYNC_FLUSHERS) if _take(slot, holder, SLOT_LEASE)), None
+    )
+
+
+def _slot_acquire(holder: str, *, wait: float = 0.0) -> int | None:
+    """A free flusher slot, waiting up to `wait` seconds for a dead loop's slot to free up.
+
+    A live loop renews its slot every couple of seconds: once every held slot was seen
+    renewed, waiting is pointless and this gives up at once.
+    """
+    give_up = time.monotonic() + wait
+    first_seen = dict(
+        FlusherSlot.objects.filter(slot__lt=settings.SYNC_FLUSHERS).values_list(
+            "slot", "lease_until"
+        )
+    )
+    while (slot := _slot_try(holder)) is None and time.monotonic() < give_up:
+        time.sleep(0.5)
+        now_seen = dict(
+            FlusherSlot.objects.filter(slot__lt=settings.SYNC_FLUSHERS).values_list(
+                "slot", "lease_until"
+            )
+        )
+        renewed = [s for s, until in now_seen.items() if until and until != first_seen.get(s)]
+        if len(renewed) >= settings.SYNC_FLUSHERS:
+            return None  # every loop is alive
+    return slot
+
+
+def _slot_renew(holder: str) -> None:
+    FlusherSlot.objects.filter(holder=holder).update(lease_until=timezone.now() + SLOT_LEASE)
 
 
 def _slot_release(holder: str) -> None:
@@ -75,17 +111,26 @@ def sync_flush_enqueue() -> None:
     async_task(FLUSH_TASK, task_name="sync_flush")
 
 
-def sync_flush_task() -> dict[str, int]:
-    """Send pending sync items for a while, then hand over to a successor."""
+def sync_flush_task(wait_for_slot: bool = False) -> dict[str, int]:
+    """Send pending sync items for a while, then hand over to a successor.
+
+    `wait_for_slot`: a restarted cluster waits for the slot of a loop that died with
+    the old one (free within SLOT_LEASE), instead of for the watchdog.
+    """
     if Conf.SYNC:
         # Tasks run inline (tests, sync mode): send what is due and return.
         return _stats(Flusher().flush_until_idle())
     holder = secrets.token_hex(8)
-    if _slot_acquire(holder) is None:
+    wait = SLOT_LEASE.total_seconds() + 1.0 if wait_for_slot else 0.0
+    if _slot_acquire(holder, wait=wait) is None:
         return {"busy": 1}
     try:
         with _StopOnSignal() as stop:
-            stats = Flusher().flush_run(seconds=settings.SYNC_FLUSH_RUN_SECONDS, stop=stop)
+            stats = Flusher().flush_run(
+                seconds=settings.SYNC_FLUSH_RUN_SECONDS,
+                stop=stop,
+                heartbeat=lambda: _slot_renew(holder),
+            )
     finally:
         _slot_release(holder)
     if not stop.stopped:
@@ -93,10 +138,20 @@ def sync_flush_task() -> dict[str, int]:
     return _stats(stats)
 
 
+def sync_flush_on_worker_start(sender, **kwargs) -> None:
+    """A worker process started (django-q2's post_spawn): make sure flusher loops run.
+
+    The asked loop takes a free slot, or waits for the slot of a loop that died with a
+    killed cluster (free within SLOT_LEASE); it gives up within seconds when every
+    slot is renewed by a live loop, so a starting cluster's workers are soon free.
+    """
+    async_task(FLUSH_TASK, True, task_name="sync_flush_after_start")
+
+
 def sync_flush_watchdog_task() -> int:
     """Start flusher runs for the slots nobody holds (every minute)."""
     now = timezone.now()
-    held = FlusherSlot.objects.filter(lease_until__gt=now).count()
+    held = FlusherSlot.objects.filter(slot__lt=settings.SYNC_FLUSHERS, lease_until__gt=now).count()
     missing = max(settings.SYNC_FLUSHERS - held, 0)
     for _ in range(missing):
         sync_flush_enqueue()

@@ -313,5 +313,7 @@ SYNC_FLUSHERS = env.int("SYNC_FLUSHERS", default=1)
 SYNC_SENDERS = env.int("SYNC_SENDERS", default=6)
 # Seconds a flusher loop runs before handing over to a successor (below Q_CLUSTER's timeout).
 SYNC_FLUSH_RUN_SECONDS = env.int("SYNC_FLUSH_RUN_SECONDS", default=20)
+# Seconds claimed sync items stay with a worker that may have died before another takes them.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=60)
 # Seconds a group with fewer than 1,900 records due waits to fill a request before it is sent anyway.
 SYNC_BATCH_WINDOW_SECONDS = env.float("SYNC_BATCH_WINDOW_SECONDS", default=1.0)
