@@ -67,9 +67,6 @@ def test_processes_share_one_clock(store, connection, transactional_db):
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
-    import json
-    import os
-
     runs = [
         subprocess.Popen(
             [sys.executable, "-c", code],
