@@ -145,7 +145,10 @@ def sync_flush_on_worker_start(sender, **kwargs) -> None:
     killed cluster (free within SLOT_LEASE); it gives up within seconds when every
     slot is renewed by a live loop, so a starting cluster's workers are soon free.
     """
-    async_task(FLUSH_TASK, True, task_name="sync_flush_after_start")
+    # In sync mode django-q2 runs each task through an inline "worker" that announces
+    # itself too: asking then would recurse (and there is no loop to keep alive).
+    if not Conf.SYNC:
+        async_task(FLUSH_TASK, True, task_name="sync_flush_after_start")
 
 
 def sync_flush_watchdog_task() -> int:
