@@ -43,7 +43,8 @@ def people(workspace):
         "malformed": {"email": "not-an-email", "android_gaid": "not-a-uuid"},
         "all-zero-maid": {"android_gaid": "00000000-0000-0000-0000-000000000000"},
         "pre-hashed": {"email": sha("cat@example.com")},
-        "messy": {"email": "  Dan@Example.COM ", "ios_idfa": f" {IDFA} "},
+        # (The MAID columns hold 36 characters: an id with spaces cannot be stored.)
+        "messy": {"email": "  Dan@Example.COM ", "ios_idfa": IDFA},
     }
     return {
         external_id: Customer.objects.create(workspace=workspace, external_id=external_id, **fields)
