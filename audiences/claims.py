@@ -24,10 +24,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from audiences import analytics
 from audiences.models import (
+    AudienceSyncStep,
     BatchOutcome,
     PinterestAudience,
     SyncBatch,
@@ -104,38 +105,53 @@ def _cut(rows: list[tuple]) -> list[Request]:
     return requests
 
 
-def due_groups(*, now: datetime) -> list[tuple[PinterestAudience, str]]:
-    """(audience, operation) pairs with items due now, on audiences that can take them."""
+@dataclass(frozen=True)
+class Group:
+    """Items sent together: one step's, into its audience, with one operation."""
+
+    audience: PinterestAudience
+    operation: str
+    step_id: int
+
+
+def due_groups(*, now: datetime) -> list[Group]:
+    """The groups with items due now, one per step and operation, on audiences that exist.
+
+    A group per step, not per audience: a step's million-customer backlog is one
+    group and another canvas's trickle into the same audience another, taken in
+    turn, so the backlog never starves the trickle.
+    """
 
     def due(operation: str) -> Exists:
         return Exists(
             SyncItem.objects.filter(
-                audience=OuterRef("pk"),
+                step=OuterRef("step"),
                 operation=operation,
                 state=SyncState.PENDING,
                 next_attempt_at__lte=now,
             )
         )
 
-    audiences = (
-        PinterestAudience.objects.filter(missing_since__isnull=True)
-        .select_related("ad_account__connection")
+    steps = (
+        AudienceSyncStep.objects.filter(audience__missing_since__isnull=True)
+        .select_related("audience__ad_account__connection")
         .annotate(add_due=due(SyncOperation.ADD), remove_due=due(SyncOperation.REMOVE))
-        .order_by("pk")
+        .filter(Q(add_due=True) | Q(remove_due=True))
+        .order_by("step_id")
     )
-    groups: list[tuple[PinterestAudience, str]] = []
-    for audience in audiences:
-        if audience.add_due:
-            groups.append((audience, SyncOperation.ADD))
+    groups: list[Group] = []
+    for settings_ in steps:
+        audience = settings_.audience
+        assert audience is not None  # a step with items has its audience (launch checks)
+        if settings_.add_due:
+            groups.append(Group(audience, SyncOperation.ADD, settings_.step_id))
         # A REMOVE waits until its drafted audience exists on Pinterest.
-        if audience.remove_due and audience.customer_list_id:
-            groups.append((audience, SyncOperation.REMOVE))
+        if settings_.remove_due and audience.customer_list_id:
+            groups.append(Group(audience, SyncOperation.REMOVE, settings_.step_id))
     return groups
 
 
-def claim(
-    *, audience: PinterestAudience, operation: str, now: datetime, window: timedelta
-) -> Claim | None:
+def claim(*, group: Group, now: datetime, window: timedelta) -> Claim | None:
     """Lease up to 1,900 due items of the group, or None if none (or too few, too fresh).
 
     A group with fewer than 1,900 items due waits until its oldest has waited
@@ -143,8 +159,8 @@ def claim(
     """
     with transaction.atomic():
         due = SyncItem.objects.filter(
-            audience=audience,
-            operation=operation,
+            step_id=group.step_id,
+            operation=group.operation,
             state=SyncState.PENDING,
             next_attempt_at__lte=now,
         ).order_by("next_attempt_at", "pk")
@@ -169,7 +185,7 @@ def claim(
             SyncItem.objects.filter(pk__in=chunk).update(
                 state=SyncState.IN_FLIGHT, claim=token, lease_until=now + lease()
             )
-    return Claim(token, audience, operation, _cut([r[:6] for r in rows]))
+    return Claim(token, group.audience, group.operation, _cut([r[:6] for r in rows]))
 
 
 def sweep(*, now: datetime) -> tuple[int, int]:

@@ -98,9 +98,9 @@ class FlushStats:
                 setattr(self, name, getattr(self, name) + n)
 
 
-def _usable_connections(groups) -> dict[int, bool]:
-    """Whether each connection of the groups may send now (valid, not spam-blocked)."""
-    connection_ids = {audience.ad_account.connection_id for audience, _ in groups}
+def _usable_connections(audiences: list[PinterestAudience]) -> dict[int, bool]:
+    """Whether each audience's connection may send now (valid, not spam-blocked)."""
+    connection_ids = {audience.ad_account.connection_id for audience in audiences}
     blocked_since = timezone.now() - SPAM_COOL_OFF
     blocked = set(
         WriteBudget.objects.filter(
@@ -108,7 +108,7 @@ def _usable_connections(groups) -> dict[int, bool]:
         ).values_list("connection_id", flat=True)
     )
     usable = {}
-    for audience, _ in groups:
+    for audience in audiences:
         connection = audience.ad_account.connection
         usable[connection.pk] = (
             connection.pk not in blocked
@@ -145,21 +145,20 @@ class Flusher:
         groups = claims.due_groups(now=now)
         if not groups:
             return []
-        usable = _usable_connections(groups)
-        groups = [g for g in groups if usable[g[0].ad_account.connection_id]]
+        usable = _usable_connections([g.audience for g in groups])
+        groups = [g for g in groups if usable[g.audience.ad_account.connection_id]]
         if not groups:
             return []
         self._turn = self._turn % len(groups)
         ordered = groups[self._turn :] + groups[: self._turn]
         self._turn += 1
         found = []
-        for audience, operation in ordered:
+        for group in ordered:
+            audience = group.audience
             being_created = audience.creating_until is not None and audience.creating_until > now
             if not audience.pinterest_audience_id and being_created:
                 continue  # another worker is creating it on Pinterest
-            claimed = claims.claim(
-                audience=audience, operation=operation, now=now, window=self.window
-            )
+            claimed = claims.claim(group=group, now=now, window=self.window)
             if claimed is not None:
                 found.append(claimed)
         return found

@@ -177,9 +177,9 @@ class SyncItem(models.Model):
                 condition=models.Q(state="pending"),
                 name="sync_item_due_idx",
             ),
-            # The flusher's claim of one group: due items of an audience and operation.
+            # The flusher's claim of one group: due items of a step and operation.
             models.Index(
-                fields=["audience", "operation", "next_attempt_at"],
+                fields=["step", "operation", "next_attempt_at"],
                 condition=models.Q(state="pending"),
                 name="sync_item_group_due_idx",
             ),

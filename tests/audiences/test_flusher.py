@@ -400,3 +400,30 @@ def test_writes_never_exceed_seven_in_any_rolling_second(
     assert len(times) == 17  # the list, the audience, 15 PATCHes of ≤ 1,900
     assert all(later - earlier > 1.0 for earlier, later in zip(times, times[7:], strict=False))
     assert not [e for e in pinterest_sandbox.state.request_log() if e["status"] == 429]
+
+
+def test_a_backlog_in_one_canvas_does_not_starve_a_trickle_in_another(
+    workspace, draft_audience, flusher, pinterest_sandbox
+):
+    # 19,000 customers in one canvas: ten requests of 1,900. Three VIPs in another
+    # canvas that syncs into the same audience, over the same connection, later.
+    customers(workspace, 19_000)
+    Customer.objects.filter(external_id__in=["u1", "u2", "u3"]).update(attributes={"vip": "yes"})
+    backlog = CanvasFactory(workspace=workspace)
+    add_sync_step(backlog, audience=draft_audience, maid=False)
+    launch(backlog)
+    trickle = CanvasFactory(
+        workspace=workspace,
+        entry_segment=[{"kind": "attribute", "attribute": "vip", "op": "equals", "value": "yes"}],
+    )
+    vip_step = add_sync_step(trickle, audience=draft_audience, maid=False)
+    launch(trickle)
+    flusher.flush_until_idle()
+
+    # Each step is its own group, taken in turn: the VIPs' request (three records) goes
+    # out in the first round, right after the backlog's first, not behind its ten.
+    records = [e["records"] for e in writes(pinterest_sandbox)]
+    assert records[:4] == [1_900, None, 3, 1_900], records  # list, audience, VIPs, backlog
+    assert records.count(1_900) == 10
+    assert identity(trickle)[vip_step.pk][analytics.SYNCED] == 3
+    assert len(members(pinterest_sandbox, draft_audience)) == 19_000
