@@ -427,3 +427,32 @@ def test_a_backlog_in_one_canvas_does_not_starve_a_trickle_in_another(
     assert records.count(1_900) == 10
     assert identity(trickle)[vip_step.pk][analytics.SYNCED] == 3
     assert len(members(pinterest_sandbox, draft_audience)) == 19_000
+
+
+def test_a_connection_closed_under_a_request_is_retried(
+    workspace, sync_canvas, draft_audience, flusher, clock, pinterest_sandbox
+):
+    customers(workspace, 5)
+    launch(sync_canvas)
+    # Pinterest closes the kept-alive connection as the first write goes out on it.
+    pinterest_sandbox.state.set_faults(drop_next=1, writes_only=True)
+    flusher.flush_until_idle()
+
+    dropped = SyncBatch.objects.get()
+    assert (dropped.http_status, dropped.outcome, dropped.item_count) == (
+        None,
+        BatchOutcome.RETRY,
+        5,
+    )
+    assert dropped.message.startswith("Could not reach Pinterest for POST")
+    assert SyncItem.objects.filter(state=SyncState.PENDING).count() == 5
+    drain(flusher, clock)
+
+    step = sync_canvas.steps.get()
+    assert identity(sync_canvas)[step.pk][analytics.SYNCED] == 5
+    assert members(pinterest_sandbox, draft_audience) == {
+        sha(f"u{n}@example.com") for n in range(5)
+    }
+    # The dropped request never reached Pinterest: one list was created, by the retry.
+    created = [e for e in writes(pinterest_sandbox) if e["path"].endswith("/customer_lists")]
+    assert len(created) == 1

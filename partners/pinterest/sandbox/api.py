@@ -20,7 +20,7 @@ from .oauth import token_endpoint
 from .representations import ad_account_json, audience_json, customer_list_json, user_json
 from .seed import AdAccount, Audience, CustomerList
 from .state import SandboxState
-from .wire import ApiError, Request, Response
+from .wire import ApiError, ConnectionDropped, Request, Response
 
 T = TypeVar("T")
 
@@ -78,6 +78,8 @@ def handle_api(state: SandboxState, request: Request) -> Response:
     try:
         route = _match(call)
         plan, generation, wakeup = state.take_fault(is_write=route.category == "ads_write")
+        if plan.drop:
+            raise ConnectionDropped()
         delay_seconds = plan.latency_seconds + plan.hang_seconds
         if not state.wait(delay_seconds, generation, wakeup):
             raise ApiError(503, 503, "The sandbox was reset while this call waited.")

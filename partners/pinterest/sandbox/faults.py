@@ -28,6 +28,9 @@ class Faults:
     hang_seconds: float = 0.0
     # The next N calls get Pinterest's anti-spam 429.
     spam_next: int = 0
+    # The next N calls find their connection closed: no answer, nothing carried out, like
+    # a keep-alive connection the server closed just as the client reused it.
+    drop_next: int = 0
     # The next N calls are carried out but answered with a body Pinterest would never send:
     # "not_json" (an HTML error page with status 200) or "empty_object" ({}).
     malformed_next: int = 0
@@ -58,7 +61,14 @@ class Faults:
             raise ValueError("fail_status must be a 5xx status")
         if self.malformed_kind not in MALFORMED_KINDS:
             raise ValueError(f"malformed_kind must be one of {', '.join(MALFORMED_KINDS)}")
-        for name in ("fail_next", "latency_ms", "hang_next", "spam_next", "malformed_next"):
+        for name in (
+            "fail_next",
+            "latency_ms",
+            "hang_next",
+            "spam_next",
+            "drop_next",
+            "malformed_next",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.hang_seconds < 0:
@@ -72,6 +82,10 @@ class Faults:
         """Decide the faults of one call and count down the `*_next` counters (hold the lock)."""
         plan = Plan(latency_seconds=self.latency_ms / 1000)
         if self.writes_only and not is_write:
+            return plan
+        if self.drop_next > 0:
+            self.drop_next -= 1
+            plan.drop = True
             return plan
         if self.hang_next > 0:
             self.hang_next -= 1
@@ -98,6 +112,7 @@ class Plan:
     hang_seconds: float = 0.0
     fail_status: int | None = None
     spam: bool = False
+    drop: bool = False
     malformed_kind: str | None = None
 
 
@@ -120,6 +135,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "hang_next": int,
     "hang_seconds": float,
     "spam_next": int,
+    "drop_next": int,
     "malformed_next": int,
     "malformed_kind": str,
     "writes_only": _strict_bool,

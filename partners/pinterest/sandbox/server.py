@@ -19,7 +19,7 @@ from .control import handle_control
 from .oauth import handle_authorize
 from .seed import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from .state import SandboxState
-from .wire import ApiError, Request, Response
+from .wire import ApiError, ConnectionDropped, Request, Response
 
 # Idle keep-alive connections are closed after this long, so their threads end.
 IDLE_CONNECTION_SECONDS = 120
@@ -68,6 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         try:
             response = route(self.server.state, request)
+        except ConnectionDropped:
+            self.close_connection = True  # no answer at all: the client sees a closed socket
+            return
         except Exception:
             # A sandbox bug must show as a 500 (and a traceback), not a dropped connection.
             traceback.print_exc()

@@ -66,6 +66,10 @@ class Response:
         return cls(302, b"", {"Location": location})
 
 
+class ConnectionDropped(Exception):
+    """Raised to close the connection without an answer (the `drop_next` fault)."""
+
+
 class ApiError(Exception):
     """Raised by sandbox routes to answer the way Pinterest fails: `{code, message, status}`."""
 

@@ -586,6 +586,28 @@ def test_spam_block_is_its_own_permanent_error(pinterest_sandbox, pinterest_clie
     assert pinterest_client.get_user_account().id == SANDBOX_USER_ID
 
 
+def test_a_connection_closed_without_an_answer_is_a_transient_connection_error(
+    pinterest_sandbox, pinterest_client, owner_list
+):
+    customer_list, _ = owner_list
+    pinterest_client.get_user_account()  # the kept-alive connection the server will close
+    pinterest_sandbox.state.set_faults(drop_next=1)
+
+    with pytest.raises(PinterestConnectionError) as caught:
+        pinterest_client.add_records(
+            ad_account_id=OWNER_AD_ACCOUNT_ID,
+            customer_list_id=customer_list.id,
+            records=[hashed(8)],
+        )
+
+    assert caught.value.transient is True
+    assert str(caught.value).startswith("Could not reach Pinterest for PATCH")
+    # Nothing was carried out; the next call opens a new connection and goes through.
+    listed = pinterest_sandbox.state.customer_list_snapshot(customer_list.id)
+    assert hashed(8) not in listed["members"]
+    assert pinterest_client.get_user_account().id == SANDBOX_USER_ID
+
+
 def test_server_error_is_transient(pinterest_sandbox, pinterest_client, owner_list):
     customer_list, _ = owner_list
     pinterest_sandbox.state.set_faults(fail_next=1, fail_status=502)
