@@ -72,12 +72,18 @@ class Cluster:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process is not None and self.process.poll() is None and not self.interrupt():
+            self.kill()
+
+    def interrupt(self) -> bool:
+        """Ctrl-C, as a terminal sends it to the process group; True if it stopped by itself."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
 
 @pytest.fixture
@@ -198,6 +204,30 @@ def test_killing_the_cluster_three_times_loses_and_double_counts_nothing(
         0,
     )
     assert Canvas.objects.get().status == "active"
+
+
+def test_ctrl_c_stops_the_cluster_with_every_item_settled_or_pending(
+    ten_thousand, admin, draft_audience, cluster, pinterest_sandbox
+):
+    pinterest_sandbox.state.set_faults(latency_ms=1_000)  # requests in flight at the Ctrl-C
+    running = cluster()
+    canvas_launch(canvas=ten_thousand, user=admin)
+    wait_until(lambda: settled(ten_thousand)[SyncState.SYNCED] >= 1_900, "a first batch synced")
+
+    assert running.interrupt(), "the cluster did not stop on Ctrl-C"
+    # The requests in flight were answered and settled: nothing is left leased to the
+    # stopped cluster, so nothing waits for a lease to run out.
+    at_stop = settled(ten_thousand)
+    assert SyncState.IN_FLIGHT not in at_stop
+    assert at_stop[SyncState.SYNCED] + at_stop[SyncState.PENDING] == 9_000
+    assert at_stop[SyncState.NOT_SYNCED] == 1_000
+
+    cluster()
+    wait_until(lambda: settled(ten_thousand)[SyncState.SYNCED] == 9_000, "9,000 synced")
+    assert settled(ten_thousand) == {SyncState.SYNCED: 9_000, SyncState.NOT_SYNCED: 1_000}
+    draft_audience.refresh_from_db()
+    snapshot = pinterest_sandbox.state.customer_list_snapshot(draft_audience.customer_list_id)
+    assert set(snapshot["members"]) == expected_members()
 
 
 def test_two_clusters_share_one_budget_and_count_once(
