@@ -56,6 +56,14 @@ class PinterestAudience(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     # A worker creating the draft on Pinterest holds this lease, so only one does.
     creating_until = models.DateTimeField(null=True, blank=True)
+    # Pinterest's own counters, read by a periodic job (audiences/counters.py) to set
+    # beside ours: its customer list's, and the audience's size once Pinterest shows one.
+    list_uploaded = models.BigIntegerField(null=True, blank=True)
+    list_removed = models.BigIntegerField(null=True, blank=True)
+    list_status = models.CharField(max_length=40, blank=True)
+    audience_size = models.BigIntegerField(null=True, blank=True)
+    audience_status = models.CharField(max_length=40, blank=True)
+    counters_read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -141,7 +149,10 @@ class SyncState(models.TextChoices):
 class SyncItem(models.Model):
     """One customer's visit to one Audience Sync step: SHA-256 hashes only, never raw ids."""
 
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="sync_items")
+    # None for a REMOVE queued by erasure: it belongs to no step and counts in no step's metrics.
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_items"
+    )
     audience = models.ForeignKey(
         PinterestAudience, on_delete=models.PROTECT, related_name="sync_items"
     )
