@@ -13,7 +13,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
-from audiences import analytics
+from audiences import analytics, throughput
 from audiences.entry import sync_items_enter
 from audiences.flusher import SPAM_COOL_OFF
 from audiences.forms import (
@@ -32,6 +32,7 @@ from audiences.models import (
     WriteBudget,
 )
 from audiences.services import audience_sync_configure
+from canvas import metrics as metrics_
 from canvas.models import Customer, Step
 from canvas.steps.registry import Arrival, CustomerSection, StepKind
 from partners.exceptions import ConnectionUnusable
@@ -63,6 +64,8 @@ class AudienceSyncKind(StepKind):
     metrics = analytics.STEP_METRICS
     # Everyone who arrives is pending until the entry handler decides (then the engine moves on).
     counted_on_arrival = (analytics.PENDING,)
+    levels = (analytics.PENDING,)
+    chart_metrics = (metrics_.ENTERED, analytics.SYNCED, analytics.ERRORED)
 
     # The editor
 
@@ -232,6 +235,30 @@ class AudienceSyncKind(StepKind):
                     f"{budget.blocked_at:%H:%M} UTC; check the Business Hub meanwhile."
                 )
         return found
+
+    def live_figures(self, step: Step, totals: dict[str, int]) -> list[tuple[str, str]]:
+        """The connection's send rate against its ceiling, and the time to drain Users Pending."""
+        settings = _settings(step)
+        if settings is None or settings.ad_account is None:
+            return []
+        connection = settings.ad_account.connection
+        now = timezone.now()
+        rate = throughput.send_rate(connection_id=connection.pk, now=now)
+        paused = connection_problem(connection=connection)
+        if paused is None and settings.audience is not None and settings.audience.missing_since:
+            paused = "the audience does not exist on Pinterest any more."
+        return [
+            ("Send rate", throughput.rate_words(rate)),
+            (
+                "Time to drain Users Pending",
+                throughput.drain_words(
+                    pending=totals.get(analytics.PENDING, 0),
+                    backlog=throughput.connection_pending(connection_id=connection.pk),
+                    rate=rate,
+                    paused=paused,
+                ),
+            ),
+        ]
 
     # The engine
 

@@ -10,6 +10,9 @@ workspace_urlpatterns = [
     path("canvas/", builder.canvas_list, name="canvas_list"),
     path("canvas/new/", builder.canvas_create_view, name="canvas_create"),
     path("canvas/<int:canvas_id>/", builder.canvas_builder, name="canvas_builder"),
+    path(
+        "canvas/<int:canvas_id>/analytics/", builder.canvas_analytics_view, name="canvas_analytics"
+    ),
     path("canvas/<int:canvas_id>/rename/", builder.canvas_rename_view, name="canvas_rename"),
     path("canvas/<int:canvas_id>/entry/", builder.canvas_entry_view, name="canvas_entry"),
     path(

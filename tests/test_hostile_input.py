@@ -223,6 +223,7 @@ FORMS: dict[str, dict[str, st.SearchStrategy]] = {
 READ_ONLY = {
     "canvas:canvas_list",
     "canvas:canvas_builder",
+    "canvas:canvas_analytics",
     "canvas:segment_filter_row",
     "canvas:customers",
     "canvas:customer_detail",

@@ -17,6 +17,9 @@ A kind, with Delay (canvas/steps/delay.py) as the simple example:
   the per-hour StepMetric rows) and those that move with "Entered" the moment a
   customer arrives (`counted_on_arrival`), so a kind's own identity
   (e.g. Entered = Synced + Not Synced + Pending + Errored) holds at every commit;
+  which of them are levels rather than flows (`levels`: left out of the hourly
+  table), which the hourly chart draws (`chart_metrics`), and live figures the
+  analytics panel shows beside them (`live_figures`: a send rate, a time to drain);
 - **may add a section to a customer's page** (`customer_section`), and say what
   troubles a launched step right now (`notices`).
 
@@ -39,6 +42,9 @@ ENGINE_METRICS: tuple[tuple[str, str], ...] = (
     (metrics.PROCEEDED, "Proceeded to Next Step"),
     (metrics.EXITED, "Exited Canvas"),
 )
+
+# What a kind's hourly chart draws unless it says otherwise.
+ENGINE_CHART: tuple[str, ...] = (metrics.ENTERED, metrics.EXITED)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,12 @@ class StepKind:
     metrics: ClassVar[tuple[tuple[str, str], ...]] = ENGINE_METRICS
     # Metrics incremented together with "Entered" when customers arrive.
     counted_on_arrival: ClassVar[tuple[str, ...]] = ()
+    # Metrics that say how many are in a state now (a level), not how many moved in
+    # an hour: an hour's net change of a level reads as nonsense, so the hourly
+    # table leaves them out; the totals show them.
+    levels: ClassVar[tuple[str, ...]] = ()
+    # The flows the hourly chart draws, in its legend's order.
+    chart_metrics: ClassVar[tuple[str, ...]] = ENGINE_CHART
 
     def default_config(self) -> dict[str, Any]:
         """The config of a freshly added step of this kind."""
@@ -124,6 +136,14 @@ class StepKind:
 
     def notices(self, step: Step) -> list[str]:
         """Problems a launched step has right now (e.g. its partner paused), shown on its card."""
+        return []
+
+    def live_figures(self, step: Step, totals: dict[str, int]) -> list[tuple[str, str]]:
+        """(label, value) pairs shown beside a launched step's numbers, e.g. a send rate.
+
+        Called on every refresh of the analytics panel: a bounded number of queries,
+        whatever the number of customers.
+        """
         return []
 
     def customer_section(self, customer: Customer) -> CustomerSection | None:

@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from canvas.analytics import canvas_analytics
 from canvas.forms import FILTER_KINDS, CanvasNameForm, EntryForm, StepNameForm, segment_from_post
-from canvas.models import Canvas, Step
+from canvas.models import Canvas, CanvasStatus, Step
 from canvas.segments import OPERATORS, segment_customers, segment_describe, segment_errors
 from canvas.selectors import canvases_with_entered, step_analytics
 from canvas.services import canvases as services
@@ -52,7 +53,6 @@ def canvas_create_view(request):
 def _step_card(step: Step, *, form=None, errors=None, stats=None, open_editor=False) -> dict:
     kind = get_kind(step.kind)
     stats = stats or {}
-    shown = kind.metrics if kind else ENGINE_METRICS
     return {
         "step": step,
         "kind": kind,
@@ -60,7 +60,7 @@ def _step_card(step: Step, *, form=None, errors=None, stats=None, open_editor=Fa
         "summary": kind.summary(step) if kind else step.kind,
         "errors": errors or [],
         # The counters the kind declares, with their labels, in its order.
-        "metrics": [(key, label, stats.get(key, 0)) for key, label in shown],
+        "metrics": _step_metrics(step, stats),
         "has_stats": bool(stats),
         "notices": kind.notices(step) if kind and not step.canvas.is_editable else [],
         # Kinds with an editor button show the editor once it is asked for.
@@ -82,7 +82,26 @@ def _builder_context(canvas: Canvas, check=None) -> dict:
         ],
         "kinds": all_kinds(),
         "check": check,
+        **_analytics_context(canvas, steps, stats),
     }
+
+
+def _analytics_context(canvas: Canvas, steps: list[Step], stats: dict) -> dict:
+    """The analytics panel of a launched canvas (nothing for a draft: nothing to count)."""
+    if canvas.status == CanvasStatus.DRAFT:
+        return {"analytics": None}
+    return {
+        "analytics": canvas_analytics(canvas=canvas, steps=steps),
+        "stat_cards": [
+            {"step": s, "metrics": _step_metrics(s, stats.get(s.pk) or {})} for s in steps
+        ],
+    }
+
+
+def _step_metrics(step: Step, stats: dict) -> list[tuple[str, str, int]]:
+    kind = get_kind(step.kind)
+    shown = kind.metrics if kind else ENGINE_METRICS
+    return [(key, label, stats.get(key, 0)) for key, label in shown]
 
 
 def _entry_context(canvas: Canvas, form=None, segment=None) -> dict:
@@ -107,6 +126,19 @@ def canvas_builder(request, canvas_id: int):
     """The builder: entry rule, ordered steps with their editors, launch and stop."""
     canvas = _canvas(request, canvas_id)
     return render(request, "canvas/builder/builder.html", _builder_context(canvas))
+
+
+@require_GET
+def canvas_analytics_view(request, canvas_id: int):
+    """The analytics panel alone, polled by htmx while the canvas is active.
+
+    It carries the step cards' numbers too (out-of-band swaps), so the whole page's
+    counters move together without a reload.
+    """
+    canvas = _canvas(request, canvas_id)
+    steps = list(canvas.steps.order_by("position", "id"))
+    context = {"canvas": canvas, **_analytics_context(canvas, steps, step_analytics(canvas=canvas))}
+    return render(request, "canvas/builder/_analytics.html", context)
 
 
 @require_POST
