@@ -16,6 +16,9 @@ it, sends, and settles the outcome (audiences/claims.py) in one transaction:
   the connection for an hour and says so on the canvas page;
 - 403, 5xx, timeouts, connection errors, answers we cannot read: back off.
 
+Erasure's REMOVEs (audiences/erasure.py) go to the customer list once it exists,
+even when the audience itself was deleted on Pinterest.
+
 A drafted audience is created on Pinterest with its first batch: the customer
 list with those records, then the audience on it. A lease on the audience row
 makes one worker do it; one that died half way is recovered by name.
@@ -42,6 +45,7 @@ from django.utils import timezone
 from audiences import claims, gateway
 from audiences.budget import WRITES_PER_SECOND, budget_push_back, budget_reserve
 from audiences.claims import Claim, Request
+from audiences.incidents import incidents_refresh
 from audiences.models import (
     AudienceStatus,
     BatchOutcome,
@@ -229,6 +233,10 @@ class Flusher:
         """Make sure the audience can take records now: created if a draft, known to exist if live."""
         audience = claim.audience
         audience.refresh_from_db()
+        if claim.erasure:
+            # Erasure's REMOVEs need the customer list only (claims waited for it): it is
+            # where the hashes are, and it stays writable after its audience is deleted.
+            return True
         if audience.missing_since is not None:
             self._release_all(
                 claim, "The audience does not exist on Pinterest any more.", timedelta(minutes=5)
@@ -433,6 +441,8 @@ class Flusher:
     def sweep(self, now: datetime) -> None:
         _, errored = claims.sweep(now=now)
         self.stats.add(errored_late=errored)
+        # What went wrong (or right again) becomes, or stops being, a notification.
+        incidents_refresh()
 
     def flush_until_idle(self, *, max_rounds: int = 1_000) -> FlushStats:
         """Send everything due now, one claim after another in this thread (tests, commands)."""

@@ -21,18 +21,22 @@ logger = logging.getLogger(__name__)
 
 
 def notification_raise(
-    *, workspace: Workspace, key: str, title: str, message: str = "", link: str = ""
+    *, workspace: Workspace | int, key: str, title: str, message: str = "", link: str = ""
 ) -> Notification | None:
     """Open the incident `key` unless it is open already; email the admins when it opens.
 
     Returns the new notification, or None if it was open already.
     """
-    if Notification.objects.filter(workspace=workspace, key=key, resolved_at__isnull=True).exists():
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    open_already = Notification.objects.filter(
+        workspace_id=workspace_id, key=key, resolved_at__isnull=True
+    )
+    if open_already.exists():
         return None
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                workspace=workspace,
+                workspace_id=workspace_id,
                 key=key,
                 title=title,
                 message=message,
