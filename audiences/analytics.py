@@ -5,6 +5,9 @@ commit, in exactly one of Users Synced, Users Not Synced, Users Pending and
 Users Errored (Pending moves with Entered on arrival; see canvas/steps/registry.py).
 """
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from canvas import metrics
 
 SYNCED = "synced"
@@ -22,3 +25,16 @@ STEP_METRICS: tuple[tuple[str, str], ...] = (
     (ERRORED, "Users Errored"),
     (metrics.EXITED, "Exited Canvas"),
 )
+
+
+def pending_move(*, per_step: Mapping[int | None, int], to: str, at: datetime) -> None:
+    """Users Pending → `to`, per step, in the caller's transaction.
+
+    Erasure REMOVE items belong to no step (None) and count in no step's metrics.
+    """
+    counts: dict[tuple[int, str], int] = {}
+    for step_id, n in per_step.items():
+        if step_id is not None and n:
+            counts[(step_id, PENDING)] = -n
+            counts[(step_id, to)] = n
+    metrics.metrics_add(counts=counts, at=at)

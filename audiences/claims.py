@@ -6,6 +6,12 @@ commit (in flight counts as pending). A claim stamps items with a random token
 and a lease; settling touches only rows still holding that token, so a worker
 whose lease ran out (and whose items another worker took) settles nothing twice.
 
+Erasure (audiences/erasure.py) leaves two kinds of items without a customer: its
+own REMOVEs, which belong to no step (a group of their own per audience, counted
+in no step's metrics), and the items that were in flight when their customer was
+erased. Settled, neither keeps its hashes; and an erased customer's item that
+comes back for a retry is never sent again: it ends not synced.
+
 Row locking: PostgreSQL claims with FOR UPDATE SKIP LOCKED, so concurrent workers
 take different items; SQLite's IMMEDIATE transactions let one writer in at a time.
 """
@@ -20,13 +26,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from audiences import analytics
+from audiences import analytics, erasure
 from audiences.models import (
     AudienceSyncStep,
     BatchOutcome,
@@ -36,7 +43,6 @@ from audiences.models import (
     SyncOperation,
     SyncState,
 )
-from canvas import metrics
 
 # Pinterest's limit of records per request (partners/pinterest/README.md, "Limits").
 MAX_RECORDS = 1_900
@@ -52,7 +58,7 @@ class Request:
     """Items cut to at most 1,900 records: one PATCH (or the create of a drafted list)."""
 
     item_ids: list[int]
-    step_ids: list[int]
+    step_ids: list[int | None]
     records: list[str]
     attempt: int
 
@@ -65,6 +71,8 @@ class Claim:
     audience: PinterestAudience
     operation: str
     requests: list[Request] = field(default_factory=list)
+    # Erasure's REMOVEs: what matters is the customer list, whatever became of the audience.
+    erasure: bool = False
 
     @property
     def connection_id(self) -> int:
@@ -107,11 +115,18 @@ def _cut(rows: list[tuple]) -> list[Request]:
 
 @dataclass(frozen=True)
 class Group:
-    """Items sent together: one step's, into its audience, with one operation."""
+    """Items sent together: one step's, into its audience, with one operation.
+
+    A step_id of None is erasure's REMOVEs into the audience (they belong to no step).
+    """
 
     audience: PinterestAudience
     operation: str
-    step_id: int
+    step_id: int | None
+
+    @property
+    def erasure(self) -> bool:
+        return self.step_id is None
 
 
 def due_groups(*, now: datetime) -> list[Group]:
@@ -148,6 +163,19 @@ def due_groups(*, now: datetime) -> list[Group]:
         # A REMOVE waits until its drafted audience exists on Pinterest.
         if settings_.remove_due and audience.customer_list_id:
             groups.append(Group(audience, SyncOperation.REMOVE, settings_.step_id))
+    # Erasure's REMOVEs, a group per audience. They too wait for a customer list; they
+    # go even to an audience deleted on Pinterest, whose list stays (and holds them).
+    erasing = (
+        PinterestAudience.objects.filter(
+            pk__in=SyncItem.objects.filter(
+                step__isnull=True, state=SyncState.PENDING, next_attempt_at__lte=now
+            ).values("audience_id")
+        )
+        .exclude(customer_list_id="")
+        .select_related("ad_account__connection")
+        .order_by("pk")
+    )
+    groups.extend(Group(audience, SyncOperation.REMOVE, None) for audience in erasing)
     return groups
 
 
@@ -157,9 +185,13 @@ def claim(*, group: Group, now: datetime, window: timedelta) -> Claim | None:
     A group with fewer than 1,900 items due waits until its oldest has waited
     `window`, so a trickle still fills requests instead of spending the budget.
     """
+    if group.erasure:
+        items = Q(step__isnull=True, audience=group.audience)
+    else:
+        items = Q(step_id=group.step_id)
     with transaction.atomic():
         due = SyncItem.objects.filter(
-            step_id=group.step_id,
+            items,
             operation=group.operation,
             state=SyncState.PENDING,
             next_attempt_at__lte=now,
@@ -185,7 +217,7 @@ def claim(*, group: Group, now: datetime, window: timedelta) -> Claim | None:
             SyncItem.objects.filter(pk__in=chunk).update(
                 state=SyncState.IN_FLIGHT, claim=token, lease_until=now + lease()
             )
-    return Claim(token, group.audience, group.operation, _cut([r[:6] for r in rows]))
+    return Claim(token, group.audience, group.operation, _cut([r[:6] for r in rows]), group.erasure)
 
 
 def sweep(*, now: datetime) -> tuple[int, int]:
@@ -194,51 +226,98 @@ def sweep(*, now: datetime) -> tuple[int, int]:
     Returns (released, errored).
     """
     with transaction.atomic():
-        expired = list(
-            _locking(
+        expired = [
+            Mine(*row)
+            for row in _locking(
                 SyncItem.objects.filter(state=SyncState.IN_FLIGHT, lease_until__lt=now)
-            ).values_list("pk", flat=True)[:5_000]
-        )
-        for chunk in _chunks(expired):
+            ).values_list("pk", "step_id", "customer_id")[:5_000]
+        ]
+        expired = _give_up_erased(expired, now)
+        for chunk in _chunks([item.pk for item in expired]):
             SyncItem.objects.filter(pk__in=chunk).update(
                 state=SyncState.PENDING, claim="", lease_until=None, next_attempt_at=now
             )
     errored = 0
     while True:
         with transaction.atomic():
-            late = list(
-                _locking(
+            late = [
+                Mine(*row)
+                for row in _locking(
                     SyncItem.objects.filter(state=SyncState.PENDING, deadline_at__lte=now)
-                ).values_list("pk", "step_id")[:5_000]
-            )
+                ).values_list("pk", "step_id", "customer_id")[:5_000]
+            ]
             if not late:
                 break
-            for chunk in _chunks([pk for pk, _ in late]):
+            for chunk in _chunks([item.pk for item in late]):
                 SyncItem.objects.filter(pk__in=chunk).update(
                     state=SyncState.ERRORED, finished_at=now, next_attempt_at=None
                 )
-            _move(Counter(step for _, step in late), analytics.ERRORED, now)
+            _forget_erased(late)
+            _move(late, analytics.ERRORED, now)
+            _erasure_errored(late)
             errored += len(late)
     return len(expired), errored
 
 
-def _move(per_step: Counter, to: str, now: datetime) -> None:
-    """Users Pending → `to`, per step, in the caller's transaction."""
-    counts: dict[tuple[int, str], int] = {}
-    for step_id, n in per_step.items():
-        counts[(step_id, analytics.PENDING)] = -n
-        counts[(step_id, to)] = n
-    metrics.metrics_add(counts=counts, at=now)
+class Mine(NamedTuple):
+    """An item a settlement touches: its step (None: erasure's) and customer (None: erased)."""
+
+    pk: int
+    step_id: int | None
+    customer_id: int | None
 
 
-def _mine(token: str, item_ids: list[int]) -> list[tuple[int, int]]:
-    """(id, step id) of the items still leased by this claim, locked on PostgreSQL."""
-    mine: list[tuple[int, int]] = []
+def _move(items: list[Mine], to: str, now: datetime) -> None:
+    """Users Pending → `to`, per step, in the caller's transaction (erasure items count nowhere)."""
+    analytics.pending_move(per_step=Counter(item.step_id for item in items), to=to, at=now)
+
+
+def _forget_erased(items: list[Mine]) -> None:
+    """Wipe the hashes of settled items whose customer was erased: they served their purpose."""
+    erased = [item.pk for item in items if item.customer_id is None]
+    for chunk in _chunks(erased):
+        SyncItem.objects.filter(pk__in=chunk).update(email_hash="", idfa_hash="", gaid_hash="")
+
+
+def _erasure_errored(items: list[Mine]) -> None:
+    """Erasure REMOVEs given up (hashes gone with them): Pinterest may keep those people."""
+    ids = [item.pk for item in items if item.step_id is None]
+    if ids:
+        audiences = SyncItem.objects.filter(pk__in=ids).values_list("audience_id", flat=True)
+        erasure.erasure_removes_errored(per_audience=Counter(audiences))
+
+
+def _give_up_erased(items: list[Mine], now: datetime) -> list[Mine]:
+    """An erased customer's step item coming back from flight ends not synced; the rest are returned.
+
+    Sent later, it could land after erasure's REMOVE and keep the customer in the
+    audience. Erasure's own REMOVEs (no step) are retried like any item.
+    """
+    erased = [item for item in items if item.customer_id is None and item.step_id is not None]
+    for chunk in _chunks([item.pk for item in erased]):
+        SyncItem.objects.filter(pk__in=chunk).update(
+            state=SyncState.NOT_SYNCED,
+            finished_at=now,
+            next_attempt_at=None,
+            claim="",
+            lease_until=None,
+            last_error=erasure.ERASED,
+            email_hash="",
+            idfa_hash="",
+            gaid_hash="",
+        )
+    _move(erased, analytics.NOT_SYNCED, now)
+    return [item for item in items if not (item.customer_id is None and item.step_id is not None)]
+
+
+def _mine(token: str, item_ids: list[int]) -> list[Mine]:
+    """The items still leased by this claim, locked on PostgreSQL."""
+    mine: list[Mine] = []
     for chunk in _chunks(item_ids):
         query = SyncItem.objects.filter(pk__in=chunk, state=SyncState.IN_FLIGHT, claim=token)
         if db.features.has_select_for_update:
             query = query.select_for_update()
-        mine.extend(query.values_list("pk", "step_id"))
+        mine.extend(Mine(*row) for row in query.values_list("pk", "step_id", "customer_id"))
     return mine
 
 
@@ -293,7 +372,7 @@ def settle_synced(
     """Pinterest took the records: the items are synced (or removed), counted once."""
     with transaction.atomic():
         mine = _mine(claim_.token, request.item_ids)
-        for chunk in _chunks([pk for pk, _ in mine]):
+        for chunk in _chunks([item.pk for item in mine]):
             SyncItem.objects.filter(pk__in=chunk).update(
                 state=SyncState.SYNCED,
                 finished_at=now,
@@ -304,7 +383,8 @@ def settle_synced(
                 batch=batch,
                 attempts=request.attempt,
             )
-        _move(Counter(step for _, step in mine), analytics.SYNCED, now)
+        _forget_erased(mine)
+        _move(mine, analytics.SYNCED, now)
         batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id)
     return len(mine)
 
@@ -328,8 +408,8 @@ def settle_retry(
     """Back to pending, to be tried again after `wait`, with the error kept on each item."""
     message = str(error)[:2_000]
     with transaction.atomic():
-        mine = _mine(claim_.token, request.item_ids)
-        for chunk in _chunks([pk for pk, _ in mine]):
+        mine = _give_up_erased(_mine(claim_.token, request.item_ids), now)
+        for chunk in _chunks([item.pk for item in mine]):
             SyncItem.objects.filter(pk__in=chunk).update(
                 state=SyncState.PENDING,
                 next_attempt_at=now + wait,
@@ -350,7 +430,7 @@ def settle_rejected(
     message = f"Pinterest refused the record: {getattr(error, 'message', error)}"[:2_000]
     with transaction.atomic():
         mine = _mine(claim_.token, request.item_ids)
-        for chunk in _chunks([pk for pk, _ in mine]):
+        for chunk in _chunks([item.pk for item in mine]):
             SyncItem.objects.filter(pk__in=chunk).update(
                 state=SyncState.ERRORED,
                 finished_at=now,
@@ -361,7 +441,9 @@ def settle_rejected(
                 batch=batch,
                 attempts=request.attempt,
             )
-        _move(Counter(step for _, step in mine), analytics.ERRORED, now)
+        _forget_erased(mine)
+        _move(mine, analytics.ERRORED, now)
+        _erasure_errored(mine)
         batch_close(batch, BatchOutcome.REJECTED, now, error=error)
     return len(mine)
 
