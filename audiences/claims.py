@@ -33,7 +33,7 @@ from django.db import connection as db
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from audiences import analytics, erasure
+from audiences import analytics, erasure, explain
 from audiences.models import (
     AudienceSyncStep,
     BatchOutcome,
@@ -405,8 +405,11 @@ def settle_retry(
     wait: timedelta,
     outcome: str = BatchOutcome.RETRY,
 ) -> int:
-    """Back to pending, to be tried again after `wait`, with the error kept on each item."""
-    message = str(error)[:2_000]
+    """Back to pending, to be tried again after `wait`, with the reason kept on each item.
+
+    The item keeps a few words (audiences/explain.py); the batch keeps Pinterest's answer.
+    """
+    message = explain.reason(error)[:2_000]
     with transaction.atomic():
         mine = _give_up_erased(_mine(claim_.token, request.item_ids), now)
         for chunk in _chunks([item.pk for item in mine]):

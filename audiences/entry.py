@@ -50,7 +50,7 @@ _COLUMNS = (
     "finished_at",
     "claim",
 )
-NO_USABLE_FIELD = "No valid email or mobile advertising id among the fields to match."
+NO_USABLE_FIELD = "No valid email or mobile advertising id"
 
 
 def _insert(rows: list[tuple]) -> None:

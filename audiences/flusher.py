@@ -42,7 +42,7 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
-from audiences import claims, gateway
+from audiences import claims, explain, gateway
 from audiences.budget import WRITES_PER_SECOND, budget_push_back, budget_reserve
 from audiences.claims import Claim, Request
 from audiences.incidents import incidents_refresh
@@ -187,7 +187,7 @@ class Flusher:
                     request=request,
                     batch=None,
                     now=timezone.now(),
-                    error="Unexpected error while sending; retrying.",
+                    error=explain.UNEXPECTED,
                     wait=claims.backoff(request.attempt),
                 )
 
@@ -238,9 +238,7 @@ class Flusher:
             # where the hashes are, and it stays writable after its audience is deleted.
             return True
         if audience.missing_since is not None:
-            self._release_all(
-                claim, "The audience does not exist on Pinterest any more.", timedelta(minutes=5)
-            )
+            self._release_all(claim, explain.AUDIENCE_NOT_FOUND, timedelta(minutes=5))
             return False
         if not audience.pinterest_audience_id:
             return self._create_on_pinterest(claim)
@@ -252,7 +250,7 @@ class Flusher:
                 claims.audience_mark_missing(audience=audience, now=timezone.now())
                 self._release_all(
                     claim,
-                    "The audience does not exist on Pinterest any more.",
+                    explain.AUDIENCE_NOT_FOUND,
                     timedelta(minutes=5),
                 )
                 return False
@@ -281,7 +279,6 @@ class Flusher:
             )
             return False
         connection = self._connection(claim)
-        batch = None
         try:
             if not audience.customer_list_id:
                 found = (
@@ -289,29 +286,13 @@ class Flusher:
                     if taken_over
                     else None
                 )
-                if found is None:
-                    first = claim.requests.pop(0)
-                    list_type = self._list_type(first)
-                    batch = claims.batch_open(
-                        claim_=claim, request=first, now=now, created_list=True
-                    )
-                    found = gateway.customer_list_create(
-                        connection=connection,
-                        audience=audience,
-                        list_type=list_type,
-                        records=first.records,
-                        before_send=self._slot_waiter(claim),
-                    )
-                    PinterestAudience.objects.filter(pk=audience.pk).update(
-                        customer_list_id=found.id, list_type=list_type
-                    )
-                    audience.customer_list_id = found.id
-                    self._settled_synced(claim, first, batch, found.request_id)
-                else:
-                    PinterestAudience.objects.filter(pk=audience.pk).update(
-                        customer_list_id=found.id
-                    )
-                    audience.customer_list_id = found.id
+                while found is None and claim.requests:
+                    found = self._create_list(claim, claim.requests.pop(0))
+                if found is None:  # Pinterest refused every record: no list yet
+                    PinterestAudience.objects.filter(pk=audience.pk).update(creating_until=None)
+                    return False
+                PinterestAudience.objects.filter(pk=audience.pk).update(customer_list_id=found.id)
+                audience.customer_list_id = found.id
             created = (
                 gateway.audience_find(connection=connection, audience=audience)
                 if taken_over
@@ -323,8 +304,6 @@ class Flusher:
                 )
         except (PinterestError, ConnectionUnusable) as error:
             PinterestAudience.objects.filter(pk=audience.pk).update(creating_until=None)
-            if batch is not None and batch.finished_at is None:
-                self._outcome(claim, first, batch, error)
             self._fail_all(claim, error)
             return False
         PinterestAudience.objects.filter(pk=audience.pk).update(
@@ -335,6 +314,45 @@ class Flusher:
         )
         audience.pinterest_audience_id, audience.status = created.id, AudienceStatus.LIVE
         return True
+
+    def _create_list(self, claim: Claim, request: Request):
+        """Create the draft's customer list with this request's records; None if all refused.
+
+        A record Pinterest refuses (400) must not keep the list from existing: the
+        request is halved and the list created with the first part that goes through;
+        the other parts stay in `claim.requests`, sent to the list like any batch.
+        Any other error settles this request and is raised for the caller to settle the rest.
+        """
+        list_type = self._list_type(request)
+        batch = claims.batch_open(
+            claim_=claim, request=request, now=timezone.now(), created_list=True
+        )
+        try:
+            found = gateway.customer_list_create(
+                connection=self._connection(claim),
+                audience=claim.audience,
+                list_type=list_type,
+                records=request.records,
+                before_send=self._slot_waiter(claim),
+            )
+        except BadRequest as error:
+            if len(request.item_ids) == 1:
+                self._outcome(claim, request, batch, error)  # this record is errored
+                return None
+            claims.batch_close(batch, BatchOutcome.SPLIT, timezone.now(), error=error)
+            first, second = self._halves(request)
+            claim.requests.insert(0, second)
+            found = self._create_list(claim, first)
+            return found if found is not None else self._create_list(claim, claim.requests.pop(0))
+        except (PinterestError, ConnectionUnusable) as error:
+            self._outcome(claim, request, batch, error)
+            raise
+        PinterestAudience.objects.filter(pk=claim.audience.pk).update(
+            customer_list_id=found.id, list_type=list_type
+        )
+        claim.audience.customer_list_id = found.id
+        self._settled_synced(claim, request, batch, found.request_id)
+        return found
 
     def _list_type(self, request: Request) -> str:
         """EMAIL when the step matches on email, else MAID (partners/pinterest/README.md)."""
@@ -406,7 +424,12 @@ class Flusher:
         """A 400 on several records: try each half, down to the record Pinterest refuses."""
         # The items stay leased to this claim; each half is a request (and a ledger row) of its own.
         claims.batch_close(batch, BatchOutcome.SPLIT, timezone.now(), error=error)
+        for half in self._halves(request):
+            self._send(claim, half)
+
+    def _halves(self, request: Request) -> tuple[Request, Request]:
         middle = len(request.item_ids) // 2
+        halves = []
         for part in (slice(0, middle), slice(middle, None)):
             ids = request.item_ids[part]
             rows = dict(
@@ -415,13 +438,15 @@ class Flusher:
                     "pk", "email_hash", "idfa_hash", "gaid_hash"
                 )
             )
-            half = Request(
-                item_ids=ids,
-                step_ids=request.step_ids[part],
-                records=[h for pk in ids for h in rows.get(pk, [])],
-                attempt=request.attempt,
+            halves.append(
+                Request(
+                    item_ids=ids,
+                    step_ids=request.step_ids[part],
+                    records=[h for pk in ids for h in rows.get(pk, [])],
+                    attempt=request.attempt,
+                )
             )
-            self._send(claim, half)
+        return halves[0], halves[1]
 
     def _release(self, claim: Claim, request: Request, reason: str, wait: timedelta) -> None:
         claims.settle_retry(

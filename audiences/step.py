@@ -13,7 +13,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
-from audiences import analytics, throughput
+from audiences import analytics, explain, throughput
 from audiences.entry import sync_items_enter
 from audiences.flusher import SPAM_COOL_OFF
 from audiences.forms import (
@@ -271,10 +271,12 @@ class AudienceSyncKind(StepKind):
     def customer_section(self, customer: Customer) -> CustomerSection | None:
         items = list(
             SyncItem.objects.filter(customer=customer)
-            .select_related("audience__ad_account", "step__canvas")
+            .select_related("audience__ad_account", "step__canvas", "batch")
             .order_by("-entered_at", "-id")[:HISTORY_SHOWN]
         )
-        return CustomerSection(template="audiences/customer_section.html", context={"items": items})
+        now = timezone.now()
+        rows = [{"item": item, "state": explain.item_state(item, now=now)} for item in items]
+        return CustomerSection(template="audiences/customer_section.html", context={"rows": rows})
 
 
 def _audience_value(audience: PinterestAudience | None) -> str:

@@ -1,4 +1,5 @@
 from django.db import models
+from django.urls import reverse
 
 from canvas.models.workspaces import Workspace
 
@@ -29,6 +30,12 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "canvas:customer_detail",
+            kwargs={"workspace": self.workspace.slug, "customer_id": self.pk},
+        )
 
     @property
     def has_maid(self) -> bool:

@@ -94,7 +94,7 @@ def test_each_arrival_gets_exactly_its_hashes(workspace, sync_canvas, clock):
     )
     assert item.next_attempt_at == now
     assert SyncItem.objects.get(customer__external_id="neither").last_error == (
-        "No valid email or mobile advertising id among the fields to match."
+        "No valid email or mobile advertising id"
     )
 
 

@@ -247,6 +247,33 @@ def test_one_record_pinterest_refuses_is_isolated_from_1899_good_ones(
     assert outcomes[BatchOutcome.SPLIT] == 11
 
 
+def test_a_record_refused_in_a_drafts_first_batch_does_not_keep_the_list_from_existing(
+    workspace, sync_canvas, draft_audience, flusher, pinterest_sandbox
+):
+    customers(workspace, 1_900)
+    pinterest_sandbox.state.refused_records.add(sha("u17@example.com"))
+    launch(sync_canvas)
+    flusher.flush_until_idle()
+
+    draft_audience.refresh_from_db()
+    assert (draft_audience.status, draft_audience.missing_since) == (AudienceStatus.LIVE, None)
+    assert members(pinterest_sandbox, draft_audience) == {
+        sha(f"u{n}@example.com") for n in range(1_900) if n != 17
+    }
+    step = sync_canvas.steps.get()
+    totals = identity(sync_canvas)[step.pk]
+    assert (totals[analytics.SYNCED], totals[analytics.ERRORED]) == (1_899, 1)
+    # One list: created with the first part Pinterest took, the rest sent to it.
+    created = [e for e in writes(pinterest_sandbox) if e["path"].endswith("/customer_lists")]
+    # Halved from 1,900 (u17 always in the first half) to the 14 records before it.
+    assert [(e["status"], e["records"]) for e in created] == [
+        *[(400, n) for n in (1_900, 950, 475, 237, 118, 59, 29)],
+        (200, 14),
+    ]
+    names = [c["name"] for c in pinterest_sandbox.state.customer_lists_snapshot()]
+    assert names.count(f"Spring buyers · Pinsync #{draft_audience.pk}") == 1
+
+
 def test_five_hundreds_are_retried_until_everyone_is_synced(
     workspace, sync_canvas, draft_audience, flusher, clock, pinterest_sandbox
 ):
@@ -335,7 +362,7 @@ def test_an_audience_deleted_on_pinterest_errors_after_13_hours(
         pinterest_sandbox.state.customer_list_snapshot(found.customer_list_id)["num_batches"] == 1
     )
     assert SyncItem.objects.filter(state=SyncState.ERRORED).first().last_error == (
-        "The audience does not exist on Pinterest any more."
+        "Audience not found"
     )
     (notice,) = canvas_notices(as_marketer, canvas)
     assert notice.startswith(
