@@ -7,6 +7,7 @@ app_name = "audiences"
 # Mounted under /w/<workspace>/ and resolved by canvas.access.WorkspaceMiddleware:
 # members only, everyone else gets 404.
 workspace_urlpatterns = [
+    path("audiences/", views.audience_list, name="audience_list"),
     path(
         "canvas/<int:canvas_id>/steps/<int:step_id>/audiences/",
         views.audience_search,

@@ -1,4 +1,5 @@
-"""htmx partials of the Audience Sync editor: the audience search and the coverage preview."""
+"""The Audiences page, and the htmx partials of the Audience Sync editor (the audience
+search and the coverage preview)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ from django.views.decorators.http import require_GET
 from audiences.forms import NEW, pinterest_unreachable
 from audiences.selectors import (
     PINTEREST_MINIMUM_AUDIENCE,
+    audiences_overview,
     coverage_preview,
     drafts_matching,
     pinterest_audiences_search,
 )
 from audiences.step import AudienceSyncKind
+from audiences.tables import AudienceTable
 from canvas.models import Step
+from canvas.tables import table_paginate
 from partners.exceptions import ConnectionUnusable
 from partners.pinterest import PinterestError
 from partners.selectors import connection_for_workspace, connection_problem
 
 MAX_QUERY = 200
+AUDIENCES_PER_PAGE = 50
 
 
 def _sync_step(request, canvas_id: int, step_id: int) -> Step:
@@ -90,3 +95,12 @@ def coverage(request, canvas_id: int, step_id: int) -> HttpResponse:
     )
     context = {"coverage": found, "fields": fields, "minimum": PINTEREST_MINIMUM_AUDIENCE}
     return render(request, "audiences/_coverage.html", context)
+
+
+@require_GET
+def audience_list(request) -> HttpResponse:
+    """Audiences: each of the workspace's audiences, our users and records beside Pinterest's."""
+    # request.workspace: set by canvas.access.WorkspaceMiddleware (any member may look).
+    table = AudienceTable(audiences_overview(workspace=request.workspace), request=request)
+    table_paginate(table, page=request.GET.get("page", ""), per_page=AUDIENCES_PER_PAGE)
+    return render(request, "audiences/audience_list.html", {"table": table})

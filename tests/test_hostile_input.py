@@ -235,6 +235,7 @@ READ_ONLY = {
     "partners:pinterest",
     "audiences:audience_search",
     "audiences:coverage",
+    "audiences:audience_list",
 }
 
 

@@ -9,6 +9,7 @@ from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from audiences.models import AudienceStatus, PinterestAudience
 from canvas.models import CustomerImport, Invitation, Membership, Role
 from canvas.services.api_keys import api_key_create
 from tests.factories import (
@@ -116,6 +117,17 @@ def tenant_with_everything(workspace, admin, marketer) -> Tenant:
     api_key, _ = api_key_create(workspace=workspace, name="Acme secret key", created_by=admin)
     connection = PinterestConnectionFactory(workspace=workspace)
     ad_account = PinterestAdAccountFactory(connection=connection, name="Acme secret ads")
+    # On the Audiences page (the ad account's name too), with Pinterest's counters read.
+    PinterestAudience.objects.create(
+        workspace=workspace,
+        ad_account=ad_account,
+        name="Acme secret audience",
+        status=AudienceStatus.LIVE,
+        pinterest_audience_id="2549755800001",
+        customer_list_id="3549755800001",
+        list_uploaded=1_234,
+        audience_size=1_200,
+    )
     ids = {
         "workspace": workspace.slug,
         "canvas_id": canvas.pk,
@@ -146,7 +158,13 @@ def other_tenant(other_workspace, outsider) -> Tenant:
 
 # Values a URL could name that are secret to the first workspace: none may appear
 # in a page served to anyone outside it.
-SECRETS = ("Acme secret canvas", "acme-secret-customer", "acme-secret.csv", "Acme secret ads")
+SECRETS = (
+    "Acme secret canvas",
+    "acme-secret-customer",
+    "acme-secret.csv",
+    "Acme secret ads",
+    "Acme secret audience",
+)
 
 # A POST that would do something on every view if it were allowed: the sweep sends
 # it to prove refusals change nothing, and the control run proves it is not inert.
