@@ -27,6 +27,14 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
+        # Pinterest's counters of each live audience, beside ours on the Audiences page;
+        # a bounded number of reads per run (audiences/counters.py).
+        "name": "Read Pinterest's audience counters",
+        "func": "audiences.counters.audience_counters_refresh_task",
+        "schedule_type": "I",  # django_q.models.Schedule.MINUTES
+        "minutes": 5,
+    },
+    {
         # Access tokens live 30 days; each connection is refreshed a week before expiry.
         "name": "Refresh Pinterest tokens",
         "func": "partners.tasks.pinterest_tokens_refresh_task",

@@ -3,8 +3,9 @@ from django_q.models import Schedule
 
 from config.schedules import SCHEDULES
 
-# The project's own task modules: schedules pointing into them are managed here.
-OURS = r"^(canvas|partners|audiences)\.tasks\."
+# The project's own modules (tasks.py, and audiences/counters.py): schedules pointing
+# into them are managed here.
+OURS = r"^(canvas|partners|audiences)\."
 
 
 class Command(BaseCommand):
