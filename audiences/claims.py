@@ -179,6 +179,33 @@ def due_groups(*, now: datetime) -> list[Group]:
     return groups
 
 
+def _opposite_steps(group: Group) -> bool:
+    """Whether any step syncs into the group's audience with the other operation."""
+    other = SyncOperation.REMOVE if group.operation == SyncOperation.ADD else SyncOperation.ADD
+    return AudienceSyncStep.objects.filter(audience=group.audience, operation=other).exists()
+
+
+def _overtaking(group: Group) -> Exists:
+    """Items whose customer has an earlier, unsettled item of the other operation there.
+
+    Add → Remove with no wait between puts both of a customer's items in one round,
+    and senders run in parallel: a REMOVE that arrived before its ADD would leave the
+    customer in the audience. So a customer's item waits for the one before it.
+    """
+    other = SyncOperation.REMOVE if group.operation == SyncOperation.ADD else SyncOperation.ADD
+    return Exists(
+        SyncItem.objects.filter(
+            customer=OuterRef("customer"),
+            audience=OuterRef("audience"),
+            operation=other,
+            state__in=(SyncState.PENDING, SyncState.IN_FLIGHT),
+            # Queued before it (ids grow with arrival; entry times can tie).
+            pk__lt=OuterRef("pk"),
+            step__isnull=False,
+        )
+    )
+
+
 def claim(*, group: Group, now: datetime, window: timedelta) -> Claim | None:
     """Lease up to 1,900 due items of the group, or None if none (or too few, too fresh).
 
@@ -196,6 +223,8 @@ def claim(*, group: Group, now: datetime, window: timedelta) -> Claim | None:
             state=SyncState.PENDING,
             next_attempt_at__lte=now,
         ).order_by("next_attempt_at", "pk")
+        if not group.erasure and _opposite_steps(group):
+            due = due.exclude(_overtaking(group))
         rows = list(
             _locking(due).values_list(
                 "pk",

@@ -483,3 +483,38 @@ def test_a_connection_closed_under_a_request_is_retried(
     # The dropped request never reached Pinterest: one list was created, by the retry.
     created = [e for e in writes(pinterest_sandbox) if e["path"].endswith("/customer_lists")]
     assert len(created) == 1
+
+
+def test_a_customers_remove_never_overtakes_their_add(
+    workspace, owner_account, flusher, pinterest_sandbox
+):
+    customers(workspace, 3)
+    found = next(
+        a for a in pinterest_sandbox.state.audiences.values() if a.name == "Newsletter subscribers"
+    )
+    audience = PinterestAudience.objects.create(
+        workspace=workspace,
+        ad_account=owner_account,
+        name=found.name,
+        status="live",
+        pinterest_audience_id=found.id,
+        customer_list_id=found.customer_list_id,
+        checked_at=timezone.now(),
+    )
+    canvas = CanvasFactory(workspace=workspace)
+    add_sync_step(canvas, audience=audience, maid=False)
+    add_sync_step(canvas, audience=audience, operation=SyncOperation.REMOVE, maid=False)
+    launch(canvas)
+    engine_advance()
+    assert SyncItem.objects.filter(state=SyncState.PENDING).count() == 6
+
+    # Both of each customer's items are due in this round; senders run in parallel, so
+    # only the ADDs are claimed, and the REMOVEs in the round after they are settled.
+    claimed = flusher.claim_round(timezone.now())
+    assert [(c.operation, len(c.requests[0].item_ids)) for c in claimed] == [(SyncOperation.ADD, 3)]
+    assert flusher.claim_round(timezone.now()) == []  # the ADDs are in flight
+    flusher.send_claim(claimed[0])
+    (after,) = flusher.claim_round(timezone.now())
+    assert (after.operation, len(after.requests[0].item_ids)) == (SyncOperation.REMOVE, 3)
+    flusher.send_claim(after)
+    assert not {sha(f"u{n}@example.com") for n in range(3)} & members(pinterest_sandbox, audience)

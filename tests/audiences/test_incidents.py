@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from audiences.models import PinterestAudience
+from audiences.models import PinterestAudience, SyncItem, SyncState
+from audiences.services import sync_items_retry
 from canvas.models import Canvas, CanvasStatus, Notification
 from tests.audiences import test_flusher
 from tests.audiences.conftest import add_sync_step
@@ -91,3 +92,20 @@ def test_a_deleted_audience_and_its_errored_customers_are_two_incidents(
     Canvas.objects.filter(pk=canvas.pk).update(status=CanvasStatus.STOPPED)
     flusher.flush_until_idle()
     assert open_keys(workspace) == [f"sync-errored:{step.pk}"]
+
+
+def test_errored_customers_retried_and_synced_resolve_their_notification(
+    workspace, admin, sync_canvas, flusher, clock, pinterest_sandbox
+):
+    customers(workspace, 3)
+    pinterest_sandbox.state.set_faults(fail_ratio=1.0, writes_only=True)
+    launch(sync_canvas)
+    drain(flusher, clock)  # 13 hours of 503s: errored
+    step = sync_canvas.steps.get()
+    assert open_keys(workspace) == [f"sync-errored:{step.pk}"]
+
+    pinterest_sandbox.state.set_faults(fail_ratio=0.0)
+    assert sync_items_retry(items=SyncItem.objects.filter(state=SyncState.ERRORED)) == 3
+    flusher.flush_until_idle()
+    assert open_keys(workspace) == []
+    assert SyncItem.objects.filter(state=SyncState.SYNCED).count() == 3
