@@ -144,22 +144,36 @@ def engine_advance_chunk(*, now: datetime | None = None, limit: int = CHUNK_SIZE
 
 
 def engine_advance(
-    *, now: datetime | None = None, limit: int = CHUNK_SIZE, max_chunks: int | None = None
+    *,
+    now: datetime | None = None,
+    limit: int = CHUNK_SIZE,
+    max_chunks: int | None = None,
+    max_seconds: float | None = None,
 ) -> int:
-    """Advance chunks until nothing is due (or max_chunks); returns enrollments handled."""
+    """Advance chunks until nothing is due (or max_chunks, or max_seconds); returns how many."""
     handled, chunks = 0, 0
+    started = time.monotonic()
     while max_chunks is None or chunks < max_chunks:
         claimed = engine_advance_chunk(now=now, limit=limit)
         if not claimed:
             break
         handled += claimed
         chunks += 1
+        if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            break  # at least one chunk per call, then within the time given
         if connection.vendor == "sqlite" and settings.ENGINE_SQLITE_YIELD_SECONDS:
             # SQLite's write lock is not fair: a writer that commits and begins again at
             # once starves the others (they poll with growing sleeps). A pause between
             # chunks lets the other workers (the Audience Sync flusher) write too.
             time.sleep(settings.ENGINE_SQLITE_YIELD_SECONDS)
     return handled
+
+
+def engine_has_due(now: datetime | None = None) -> bool:
+    """Whether any enrollment is due now (one probe of the due index)."""
+    return Enrollment.objects.filter(
+        state=EnrollmentState.ACTIVE, due_at__lte=now or timezone.now()
+    ).exists()
 
 
 def engine_wake() -> None:

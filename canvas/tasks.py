@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from canvas.engine import CHUNK_SIZE, engine_advance, engine_wake
+from canvas.engine import engine_advance, engine_has_due, engine_wake
 from canvas.models import Canvas, CanvasStatus, CustomerImport
 from canvas.services.enrollments import (
     canvas_enter_segment,
@@ -15,24 +15,19 @@ from canvas.services.imports import (
     customer_imports_resume,
 )
 
-# A run stops after this many chunks so it stays well inside django-q2's timeout;
-# the next wake-up or the schedule picks up the rest.
-MAX_CHUNKS_PER_RUN = 40
-MAX_ENTRY_WINDOWS_PER_RUN = 50
-
 
 def engine_advance_task() -> int:
     """Advance due enrollments (scheduled every minute, and woken on entry)."""
-    handled = engine_advance(max_chunks=MAX_CHUNKS_PER_RUN)
-    if handled >= MAX_CHUNKS_PER_RUN * CHUNK_SIZE:
-        engine_wake()  # more may be due: carry on in a fresh task
+    handled = engine_advance(max_seconds=settings.ENGINE_RUN_SECONDS)
+    if handled and engine_has_due():
+        engine_wake()  # more is due: carry on in a fresh task
     return handled
 
 
 def canvas_launch_entry_task(canvas_id: int) -> int:
     """Enroll a launched scheduled canvas's segment, a bounded stretch per run."""
     canvas = Canvas.objects.get(pk=canvas_id)
-    entered = canvas_enter_segment(canvas=canvas, max_windows=MAX_ENTRY_WINDOWS_PER_RUN)
+    entered = canvas_enter_segment(canvas=canvas, max_seconds=settings.ENGINE_RUN_SECONDS)
     canvas.refresh_from_db()
     if canvas.status == CanvasStatus.ACTIVE and canvas.entry_completed_at is None:
         canvas_entry_enqueue(canvas_id=canvas_id)

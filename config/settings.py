@@ -302,6 +302,11 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 # --- Canvas engine ---
+# The engine's and the scheduled entry's tasks stop after this many seconds, well
+# inside django-q2's timeout (60 s) however slow the database: a run killed by the
+# timeout would break the chain of wake-ups and leave the rest to the next
+# scheduled run. A fresh task carries on.
+ENGINE_RUN_SECONDS = env.float("ENGINE_RUN_SECONDS", default=30.0)
 # On SQLite, seconds the engine pauses between chunks so other writers (the flusher) get
 # the write lock, which SQLite does not hand out fairly; PostgreSQL needs no pause.
 ENGINE_SQLITE_YIELD_SECONDS = env.float("ENGINE_SQLITE_YIELD_SECONDS", default=0.05)

@@ -7,6 +7,7 @@ never races a stop; the unique open-enrollment constraint (ON CONFLICT DO
 NOTHING) keeps a customer from being enrolled twice by concurrent entries.
 """
 
+import time
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -123,11 +124,16 @@ def _enter_next_window(canvas: Canvas, now: datetime, window_size: int) -> tuple
     return entered, finished
 
 
+# While a segment enters, the engine is woken at most this often (seconds).
+ENGINE_WAKE_EVERY = 2.0
+
+
 def canvas_enter_segment(
     *,
     canvas: Canvas,
     now: datetime | None = None,
     max_windows: int | None = None,
+    max_seconds: float | None = None,
     window_size: int = ENTRY_CHUNK,
 ) -> int:
     """Enroll everyone matching a scheduled canvas's segment, a window of ids at a time.
@@ -135,16 +141,27 @@ def canvas_enter_segment(
     Windows are cut on the (workspace, id) index, so a million customers are never
     loaded: each is found by one index probe and entered by one INSERT. Resumable:
     a second call carries on after the last window committed. Stops after
-    `max_windows` windows (the canvas's entry_completed_at tells whether it finished).
+    `max_windows` windows or `max_seconds` (the canvas's entry_completed_at tells
+    whether it finished).
     """
     now = now or timezone.now()
+    started = time.monotonic()
     entered, finished, windows = 0, False, 0
+    woken_at, unwoken = 0.0, 0
     while not finished and (max_windows is None or windows < max_windows):
+        if windows and max_seconds is not None and time.monotonic() - started >= max_seconds:
+            break  # at least one window per call, then within the time given
         count, finished = _enter_next_window(canvas, now, window_size)
         entered += count
+        unwoken += count
         windows += 1
-    if entered:
-        # The engine starts as soon as the entry is committed, not at its next scheduled run.
+        if unwoken and time.monotonic() - woken_at > ENGINE_WAKE_EVERY:
+            # The engine starts on the first committed window and is woken again every
+            # few seconds: it works through the entered customers while the entry goes
+            # on (on another worker), instead of waiting for the whole segment.
+            transaction.on_commit(engine_wake)
+            woken_at, unwoken = time.monotonic(), 0
+    if unwoken:
         transaction.on_commit(engine_wake)
     return entered
 

@@ -19,7 +19,7 @@ from canvas.models import (
 from canvas.selectors import step_analytics
 from canvas.services.enrollments import canvas_enter_segment
 from canvas.services.imports import IMPORT_CHUNK_ROWS, customer_import_run
-from canvas.tasks import work_resume_task
+from canvas.tasks import engine_advance_task, work_resume_task
 from tests.factories import canvas_with_delays, customers_bulk, customers_csv
 
 
@@ -84,3 +84,18 @@ def test_a_quiet_import_is_resumed_and_a_late_run_of_it_changes_nothing(workspac
         rows,
         0,
     )
+
+
+def test_an_engine_run_stops_on_time_and_wakes_a_fresh_one_for_the_rest(workspace, settings):
+    # Each run stops after its first chunk (5,000): three runs, chained by wake-ups.
+    settings.ENGINE_RUN_SECONDS = 0
+    customers_bulk(workspace, 10_001)
+    canvas = canvas_with_delays(
+        workspace, (0, "minutes"), status=CanvasStatus.ACTIVE, launched_at=timezone.now()
+    )
+    assert canvas_enter_segment(canvas=canvas) == 10_001
+    assert engine_advance_task() == 5_000  # tasks run inline in tests: the rest, woken
+    assert Enrollment.objects.filter(state=EnrollmentState.EXITED).count() == 10_001
+    assert step_analytics(canvas=canvas) == {
+        canvas.steps.get().pk: {metrics.ENTERED: 10_001, metrics.EXITED: 10_001}
+    }

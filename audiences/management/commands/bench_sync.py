@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -323,6 +324,8 @@ class Command(BaseCommand):
         for start in range(0, n, CREATE_BATCH):
             self._customers(start, min(CREATE_BATCH, n - start))
         env = {**os.environ, "Q_WORKERS": os.environ.get("Q_WORKERS", "3")}
+        # The schedules a deployment has (make run sets them up): the engine's watchdog too.
+        call_command("setup_schedules", verbosity=0)
         # `manage.py qcluster` with DEBUG off, as in production (its workers are forked).
         run_cluster = (
             "import django; django.setup(); from django.conf import settings; "
