@@ -17,6 +17,19 @@ class Customer(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The CSV import that last wrote this customer and the first line of its file that
+    # named them: a later line with the same external_id merges into that one. Neither
+    # indexed nor constrained: written by every imported row, read only through the row.
+    last_import = models.ForeignKey(
+        "canvas.CustomerImport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
+    )
+    last_import_line = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

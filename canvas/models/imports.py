@@ -45,6 +45,8 @@ class CustomerImport(models.Model):
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
+    # Rows naming an external_id an earlier row of the file named: merged into that row.
+    merged_count = models.PositiveIntegerField(default=0)
     failure_reason = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -73,7 +75,7 @@ class CustomerImport(models.Model):
 
 
 class CustomerImportRowError(models.Model):
-    """A row of an import that was skipped, and why."""
+    """A row of an import that was skipped, and why; or merged into an earlier row."""
 
     customer_import = models.ForeignKey(
         CustomerImport, on_delete=models.CASCADE, related_name="row_errors"
@@ -83,6 +85,9 @@ class CustomerImportRowError(models.Model):
     external_id = models.CharField(max_length=255, blank=True, default="")
     field = models.CharField(max_length=100, blank=True, default="")
     reason = models.TextField()
+    # Set when the row was imported, merged into this earlier line of the same
+    # external_id, rather than skipped.
+    merged_into_line = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["customer_import", "line"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.db import transaction
+from django.utils import timezone
 
 from canvas.customer_fields import (
     InvalidIdentifier,
@@ -14,9 +15,10 @@ from canvas.customer_fields import (
     normalize_maid,
 )
 from canvas.erasure import erasure_hooks_run
-from canvas.models import Customer, Workspace
+from canvas.models import Customer, CustomerImport, Workspace
+from canvas.services.customer_sql import FIELDS, CustomerRow, customer_rows_write
 
-STANDARD_FIELDS = ("external_id", "email", "ios_idfa", "android_gaid", "ads_tracking_enabled")
+STANDARD_FIELDS = ("external_id", *FIELDS)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 MAX_ATTRIBUTE_NAME = 100
@@ -52,6 +54,8 @@ class CustomerRecord:
     external_id: str
     fields: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The line of the CSV file it came from, for imports.
+    line: int | None = None
 
 
 def _parse_bool(name: str, value: Any) -> bool:
@@ -140,60 +144,93 @@ def customer_record_build(*, external_id: str, raw: dict[str, Any]) -> CustomerR
 
 
 @dataclass(frozen=True)
+class MergedRow:
+    """A record of an import naming a customer an earlier line of the same file named."""
+
+    line: int
+    external_id: str
+    into_line: int
+
+
+@dataclass(frozen=True)
 class UpsertResult:
     created: int
     updated: int
+    # external_id → id of every customer written.
+    customer_ids: dict[str, int] = field(default_factory=dict)
+    # Imports only: records merged into an earlier line of the file, by line.
+    merged: list[MergedRow] = field(default_factory=list)
 
 
 @transaction.atomic
-def customers_upsert(*, workspace: Workspace, records: list[CustomerRecord]) -> UpsertResult:
-    """Create or update customers by external_id, a few statements per call; attributes merge.
+def customers_upsert(
+    *,
+    workspace: Workspace,
+    records: list[CustomerRecord],
+    customer_import: CustomerImport | None = None,
+) -> UpsertResult:
+    """Create or update customers by external_id in two statements at most; attributes merge.
 
     Later records of the same external_id in one call win, as if applied in order.
-    Concurrent calls for the same customer never lose each other's changes: the
-    rows are locked (in external_id order, so two calls cannot deadlock) and merged
-    with what is stored at that moment, not with an earlier read.
+    Concurrent calls for the same customer never lose each other's changes: each
+    row is merged with what is stored when it is written, under its row lock
+    (taken in external_id order, so two calls cannot deadlock). For an import,
+    a customer an earlier line of the same file wrote is counted as merged into
+    that line, neither created nor updated.
     """
     merged: dict[str, CustomerRecord] = {}
+    later: list[CustomerRecord] = []
     for record in records:
         earlier = merged.get(record.external_id)
         if earlier is not None:
+            later.append(record)
             record = CustomerRecord(
                 external_id=record.external_id,
                 fields={**earlier.fields, **record.fields},
                 attributes={**earlier.attributes, **record.attributes},
+                line=earlier.line,
             )
         merged[record.external_id] = record
-    external_ids = sorted(merged)
-    mine = Customer.objects.filter(workspace=workspace, external_id__in=external_ids)
-    known = set(mine.values_list("external_id", flat=True))
-    # Every customer gets a row first, so the lock below covers new ones too.
-    Customer.objects.bulk_create(
-        [Customer(workspace=workspace, external_id=x) for x in external_ids if x not in known],
-        ignore_conflicts=True,
+    rows = [
+        CustomerRow(
+            external_id=r.external_id,
+            values=tuple(r.fields.get(name) for name in FIELDS),
+            attributes=r.attributes,
+            line=r.line,
+        )
+        for r in (merged[x] for x in sorted(merged))
+    ]
+    written = customer_rows_write(
+        workspace_id=workspace.pk,
+        rows=rows,
+        import_id=customer_import.pk if customer_import is not None else None,
+        now=timezone.now(),
     )
-    rows = list(mine.select_for_update().order_by("external_id"))
-    for customer in rows:
-        record = merged[customer.external_id]
-        for name, value in record.fields.items():
-            setattr(customer, name, value)
-        customer.attributes = {**(customer.attributes or {}), **record.attributes}
-    # One INSERT … ON CONFLICT UPDATE writes back every locked row: faster than
-    # bulk_update's CASE expressions.
-    Customer.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["workspace", "external_id"],
-        update_fields=[
-            "email",
-            "ios_idfa",
-            "android_gaid",
-            "ads_tracking_enabled",
-            "attributes",
-            "updated_at",
-        ],
+    created = updated = 0
+    first_lines: dict[str, int] = {}
+    merged_rows: list[MergedRow] = []
+    for row in written:
+        line = merged[row.external_id].line
+        if customer_import is not None and row.first_line is not None:
+            first_lines[row.external_id] = row.first_line
+            if line is not None and row.first_line != line:
+                merged_rows.append(MergedRow(line, row.external_id, row.first_line))
+                continue
+        if row.created:
+            created += 1
+        else:
+            updated += 1
+    for record in later:
+        if record.line is not None and record.external_id in first_lines:
+            merged_rows.append(
+                MergedRow(record.line, record.external_id, first_lines[record.external_id])
+            )
+    return UpsertResult(
+        created=created,
+        updated=updated,
+        customer_ids={row.external_id: row.id for row in written},
+        merged=sorted(merged_rows, key=lambda m: m.line),
     )
-    return UpsertResult(created=len(external_ids) - len(known), updated=len(known))
 
 
 @transaction.atomic

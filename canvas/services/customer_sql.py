@@ -1,0 +1,208 @@
+"""The statements that write customers in bulk, one set of them per call, on SQLite and PostgreSQL.
+
+Django's bulk_create compiles an upsert field by field and row by row: that was
+half of a 1,000-customer API call. Here the rows travel as one parameter per
+column (a JSON array on SQLite, arrays on PostgreSQL), so the statement text is
+fixed and the database does the work:
+
+1. One `INSERT … ON CONFLICT DO UPDATE` in external_id order creates the new
+   customers whole, and locks and updates the known ones: the standard fields
+   every row carries, and the attributes merged in the row itself, so a
+   concurrent call's keys are never lost (stored keys, then the call's over them;
+   a null value is stored as null on both databases).
+2. Only when rows carry different standard fields (a CSV's empty cells), one
+   `UPDATE … FROM` sets those fields on the known customers among them, already
+   locked by the first statement.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from canvas.models import Customer
+
+TABLE = Customer._meta.db_table
+# Standard fields in the order rows carry them, with what a new customer gets without one.
+FIELDS = ("email", "ios_idfa", "android_gaid", "ads_tracking_enabled")
+DEFAULTS = {"email": "", "ios_idfa": "", "android_gaid": "", "ads_tracking_enabled": False}
+
+# SQLite's json_each gives true/false as 1/0 and an array as plain text: give them back
+# their JSON type, or json_group_object would store [1,2] as the string "[1,2]".
+_SQLITE_JSON_VALUE = (
+    "CASE type WHEN 'true' THEN json('true') WHEN 'false' THEN json('false') "
+    "WHEN 'null' THEN json('null') WHEN 'array' THEN json(value) "
+    "WHEN 'object' THEN json(value) ELSE value END"
+)
+# json_patch is RFC 7396: a null value deletes the key. Attributes keep nulls, so a
+# call whose attributes may hold one (the text has "null" somewhere) takes the slower
+# key-by-key merge, which gives the same result as PostgreSQL's jsonb ||.
+_SQLITE_MERGE = (
+    "CASE WHEN excluded.attributes = '{{}}' THEN {t}.attributes "  # noqa: S608 - no values
+    "WHEN instr(excluded.attributes, 'null') = 0 THEN json_patch({t}.attributes, excluded.attributes) "
+    f"ELSE (SELECT json_group_object(key, {_SQLITE_JSON_VALUE}) FROM ("
+    "SELECT key, value, type FROM json_each({t}.attributes) "
+    "WHERE key NOT IN (SELECT key FROM json_each(excluded.attributes)) "
+    "UNION ALL SELECT key, value, type FROM json_each(excluded.attributes))) END"
+)
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One customer to write: standard field values (None where not carried), attributes, line."""
+
+    external_id: str
+    values: tuple[Any, ...]  # in the order of FIELDS
+    attributes: dict[str, Any]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class WrittenRow:
+    """What the database says of a row it wrote."""
+
+    id: int
+    external_id: str
+    created: bool
+    # The import's first line for this customer (the row's own, unless an earlier chunk wrote it).
+    first_line: int | None
+
+
+def customer_rows_write(
+    *, workspace_id: int, rows: list[CustomerRow], import_id: int | None, now: datetime
+) -> list[WrittenRow]:
+    """Create or update the rows (distinct external_ids, sorted); call inside a transaction."""
+    if not rows:
+        return []
+    common = [i for i, _ in enumerate(FIELDS) if all(r.values[i] is not None for r in rows)]
+    varying = [
+        i
+        for i, _ in enumerate(FIELDS)
+        if i not in common and any(r.values[i] is not None for r in rows)
+    ]
+    sqlite = connection.vendor == "sqlite"
+    with connection.cursor() as cursor:
+        if sqlite:
+            # Transactions are IMMEDIATE on SQLite (config/settings.py): nobody else writes
+            # until commit, and AUTOINCREMENT ids only grow, so a larger id is a new row.
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {TABLE}")  # noqa: S608 - the model's table
+            (known_max,) = cursor.fetchone()
+            cursor.execute(*_sqlite_upsert(workspace_id, rows, common, import_id, now))
+            written = [
+                WrittenRow(id=pk, external_id=xid, created=pk > known_max, first_line=line)
+                for pk, xid, line in cursor.fetchall()
+            ]
+        else:
+            cursor.execute(*_postgresql_upsert(workspace_id, rows, common, import_id, now))
+            written = [
+                WrittenRow(id=pk, external_id=xid, created=created, first_line=line)
+                for pk, xid, line, created in cursor.fetchall()
+            ]
+        if varying:
+            ids = {w.external_id: w.id for w in written if not w.created}
+            known = [
+                (ids[r.external_id], *[r.values[i] for i in varying])
+                for r in rows
+                if r.external_id in ids and any(r.values[i] is not None for i in varying)
+            ]
+            if known:
+                statement = _sqlite_update if sqlite else _postgresql_update
+                cursor.execute(*statement(known, varying))
+    return written
+
+
+def _update_set(common: list[int], import_id: int | None, merge: str) -> str:
+    sets = [f"{FIELDS[i]} = excluded.{FIELDS[i]}" for i in common]
+    sets += [f"attributes = {merge}", "updated_at = excluded.updated_at"]
+    if import_id is not None:
+        # Right-hand sides read the row as it was: the first line stays while the import is the same.
+        sets += [
+            f"last_import_line = CASE WHEN {TABLE}.last_import_id = excluded.last_import_id "
+            f"THEN {TABLE}.last_import_line ELSE excluded.last_import_line END",
+            "last_import_id = excluded.last_import_id",
+        ]
+    return ", ".join(sets)
+
+
+_COLUMNS = (
+    "workspace_id, external_id, email, ios_idfa, android_gaid, ads_tracking_enabled, "
+    "attributes, created_at, updated_at, last_import_id, last_import_line"
+)
+
+
+def _sqlite_upsert(workspace_id, rows, common, import_id, now) -> tuple[str, list]:
+    payload = json.dumps(
+        [[r.external_id, *r.values, r.attributes, r.line] for r in rows], separators=(",", ":")
+    )
+    fields = ", ".join(
+        f"coalesce(json_extract(r.value, '$[{n}]'), %s)" for n, _ in enumerate(FIELDS, start=1)
+    )
+    last = len(FIELDS) + 1
+    # "WHERE true" lets SQLite parse ON CONFLICT after INSERT … SELECT.
+    sql = (
+        f"INSERT INTO {TABLE} ({_COLUMNS}) "  # noqa: S608 - names from the model, values as parameters
+        f"SELECT %s, json_extract(r.value, '$[0]'), {fields}, json_extract(r.value, '$[{last}]'), "
+        f"%s, %s, %s, json_extract(r.value, '$[{last + 1}]') FROM json_each(%s) AS r WHERE true "
+        "ON CONFLICT (workspace_id, external_id) DO UPDATE SET "
+        f"{_update_set(common, import_id, _SQLITE_MERGE.format(t=TABLE))} "
+        "RETURNING id, external_id, last_import_line"
+    )
+    moment = connection.ops.adapt_datetimefield_value(now)
+    params = [workspace_id, *DEFAULTS.values(), moment, moment, import_id, payload]
+    return sql, params
+
+
+def _postgresql_upsert(workspace_id, rows, common, import_id, now) -> tuple[str, list]:
+    columns = [[r.values[i] for r in rows] for i, _ in enumerate(FIELDS)]
+    fields = ", ".join(f"coalesce(r.{name}, %s)" for name in FIELDS)
+    sql = (
+        f"INSERT INTO {TABLE} ({_COLUMNS}) "  # noqa: S608 - names from the model, values as parameters
+        f"SELECT %s, r.external_id, {fields}, r.attributes::jsonb, %s, %s, %s, r.line "
+        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[], %s::text[], "
+        "%s::integer[]) WITH ORDINALITY "
+        f"AS r(external_id, {', '.join(FIELDS)}, attributes, line, n) "
+        # Rows are locked in this order: two calls never wait on each other in a circle.
+        "ORDER BY r.n "
+        "ON CONFLICT (workspace_id, external_id) DO UPDATE SET "
+        f"{_update_set(common, import_id, f'{TABLE}.attributes || excluded.attributes')} "
+        "RETURNING id, external_id, last_import_line, (xmax = 0)"
+    )
+    params = [
+        workspace_id,
+        *DEFAULTS.values(),
+        now,
+        now,
+        import_id,
+        [r.external_id for r in rows],
+        *columns,
+        [json.dumps(r.attributes) for r in rows],
+        [r.line for r in rows],
+    ]
+    return sql, params
+
+
+def _sqlite_update(known: list[tuple], varying: list[int]) -> tuple[str, list]:
+    sets = ", ".join(
+        f"{FIELDS[i]} = coalesce(json_extract(r.value, '$[{n}]'), {TABLE}.{FIELDS[i]})"
+        for n, i in enumerate(varying, start=1)
+    )
+    sql = (
+        f"UPDATE {TABLE} SET {sets} FROM json_each(%s) AS r "  # noqa: S608 - names from the model
+        f"WHERE {TABLE}.id = json_extract(r.value, '$[0]')"
+    )
+    return sql, [json.dumps(known, separators=(",", ":"))]
+
+
+def _postgresql_update(known: list[tuple], varying: list[int]) -> tuple[str, list]:
+    sets = ", ".join(f"{FIELDS[i]} = coalesce(r.{FIELDS[i]}, c.{FIELDS[i]})" for i in varying)
+    types = ", ".join(
+        "%s::boolean[]" if FIELDS[i] == "ads_tracking_enabled" else "%s::text[]" for i in varying
+    )
+    names = ", ".join(FIELDS[i] for i in varying)
+    sql = (
+        f"UPDATE {TABLE} AS c SET {sets} "  # noqa: S608 - names from the model
+        f"FROM unnest(%s::bigint[], {types}) AS r(id, {names}) WHERE c.id = r.id"
+    )
+    return sql, [[row[n] for row in known] for n in range(len(varying) + 1)]
