@@ -14,14 +14,29 @@ from canvas.services.imports import (
     customer_import_run,
     customer_imports_resume,
 )
+from canvas.services.jobs import lease_release, lease_take
 
 
 def engine_advance_task() -> int:
-    """Advance due enrollments (scheduled every minute, and woken on entry)."""
-    handled = engine_advance(max_seconds=settings.ENGINE_RUN_SECONDS)
-    if handled and engine_has_due():
+    """Advance due enrollments (scheduled every minute, and woken on entry), one run at a time.
+
+    A wake-up that finds a run under way returns at once. The run, once it gives
+    its lease back, looks again: customers who became due while it finished (their
+    wake-up found it still running) are not left for the next scheduled run.
+    """
+    holder = lease_take(ENGINE_LEASE, seconds=settings.ENGINE_RUN_SECONDS + 30)
+    if holder is None:
+        return 0
+    try:
+        handled = engine_advance(max_seconds=settings.ENGINE_RUN_SECONDS)
+    finally:
+        lease_release(ENGINE_LEASE, holder=holder)
+    if engine_has_due():
         engine_wake()  # more is due: carry on in a fresh task
     return handled
+
+
+ENGINE_LEASE = "engine"
 
 
 def canvas_launch_entry_task(canvas_id: int) -> int:

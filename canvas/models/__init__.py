@@ -11,6 +11,7 @@ from canvas.models.canvases import (
 )
 from canvas.models.customers import Customer
 from canvas.models.imports import CustomerImport, CustomerImportRowError, ImportStatus
+from canvas.models.leases import Lease
 from canvas.models.notifications import Notification
 from canvas.models.users import User
 from canvas.models.workspaces import ApiKey, Invitation, Membership, Role, Workspace
@@ -27,6 +28,7 @@ __all__ = [
     "EntryType",
     "ImportStatus",
     "Invitation",
+    "Lease",
     "Membership",
     "Notification",
     "Role",

@@ -6,10 +6,13 @@ django-q2 does not retry) and is queued again; it resumes from its saved
 progress, so nothing is done twice.
 """
 
+import secrets
 from datetime import timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+from canvas.models import Lease
 
 # Well above the time one stretch of work takes, so a live job is never re-queued.
 QUIET_AFTER = timedelta(minutes=2)
@@ -22,3 +25,20 @@ def jobs_gone_quiet(queryset: QuerySet, *, started_field: str, heartbeat_field: 
         **{f"{heartbeat_field}__lt": stale}
     )
     return queryset.filter(**{f"{started_field}__lt": stale}).filter(no_recent_beat)
+
+
+def lease_take(name: str, *, seconds: float) -> str | None:
+    """Take the lease `name` for `seconds` if nobody holds it; the holder token, or None."""
+    Lease.objects.get_or_create(name=name)
+    now = timezone.now()
+    holder = secrets.token_hex(8)
+    free = Q(holder="") | Q(until__isnull=True) | Q(until__lt=now)
+    taken = Lease.objects.filter(free, name=name).update(
+        holder=holder, until=now + timedelta(seconds=seconds)
+    )
+    return holder if taken else None
+
+
+def lease_release(name: str, *, holder: str) -> None:
+    """Give the lease back (only if still ours: a run that outlived it lost it)."""
+    Lease.objects.filter(name=name, holder=holder).update(holder="", until=None)

@@ -19,7 +19,8 @@ from canvas.models import (
 from canvas.selectors import step_analytics
 from canvas.services.enrollments import canvas_enter_segment
 from canvas.services.imports import IMPORT_CHUNK_ROWS, customer_import_run
-from canvas.tasks import engine_advance_task, work_resume_task
+from canvas.services.jobs import lease_release, lease_take
+from canvas.tasks import ENGINE_LEASE, engine_advance_task, work_resume_task
 from tests.factories import canvas_with_delays, customers_bulk, customers_csv
 
 
@@ -99,3 +100,25 @@ def test_an_engine_run_stops_on_time_and_wakes_a_fresh_one_for_the_rest(workspac
     assert step_analytics(canvas=canvas) == {
         canvas.steps.get().pk: {metrics.ENTERED: 10_001, metrics.EXITED: 10_001}
     }
+
+
+def test_one_engine_run_at_a_time_and_a_wake_up_during_one_returns_at_once(workspace):
+    customers_bulk(workspace, 12)
+    canvas = canvas_with_delays(
+        workspace, (0, "minutes"), status=CanvasStatus.ACTIVE, launched_at=timezone.now()
+    )
+    canvas_enter_segment(canvas=canvas)
+    running = lease_take(ENGINE_LEASE, seconds=60)  # another worker's run
+    assert running is not None
+    assert engine_advance_task() == 0
+    assert Enrollment.objects.filter(state=EnrollmentState.ACTIVE).count() == 12
+    assert lease_take(ENGINE_LEASE, seconds=60) is None
+
+    lease_release(ENGINE_LEASE, holder=running)
+    assert engine_advance_task() == 12
+    assert Enrollment.objects.filter(state=EnrollmentState.EXITED).count() == 12
+    # A run that died holding it: the lease runs out and the next run goes on.
+    with time_machine.travel(timezone.now()) as clock:
+        assert lease_take(ENGINE_LEASE, seconds=60) is not None
+        clock.shift(timedelta(seconds=61))
+        assert lease_take(ENGINE_LEASE, seconds=60) is not None
