@@ -18,6 +18,7 @@ take different items; SQLite's IMMEDIATE transactions let one writer in at a tim
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import secrets
@@ -51,6 +52,8 @@ BACKOFF_FIRST = 10.0
 BACKOFF_CAP = 15 * 60.0
 _UPDATE_CHUNK = 500  # ids per UPDATE … WHERE id IN (…)
 _HOST = socket.gethostname()
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -388,6 +391,18 @@ def batch_close(
         batch.http_status = 200
         batch.request_id = (request_id or "")[:64]
     batch.save()
+    # One line per request, with the id Pinterest support asks for (JSON: its own key).
+    logger.info(
+        "Sync batch %s: %s of %s records to customer list %s: %s (HTTP %s, x-pinterest-rid %s)",
+        batch.pk,
+        batch.operation,
+        batch.record_count,
+        batch.customer_list_id or "—",
+        batch.outcome,
+        batch.http_status or "no answer",
+        batch.request_id or "none",
+        extra={"pinterest_request_id": batch.request_id or None},
+    )
 
 
 def settle_synced(

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request carries its id, /healthz's too.
+    "config.logs.RequestIdMiddleware",
+    "config.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -212,15 +215,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production serves hashed, compressed copies that collectstatic writes (WhiteNoise).
+# The Docker image collects them at build time, where no production secret exists:
+# it sets STATIC_MANIFEST with DEBUG on.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
@@ -273,13 +280,32 @@ PINTEREST_TIMEOUT_SECONDS = env.float("PINTEREST_TIMEOUT_SECONDS", default=10.0)
 # lock) while it waits for Pinterest, so it gives up sooner than other calls.
 PINTEREST_REFRESH_TIMEOUT_SECONDS = env.float("PINTEREST_REFRESH_TIMEOUT_SECONDS", default=5.0)
 
+# One JSON object a line in production (config/logs.py), plain lines in development.
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "config.logs.RequestIdFilter"},
+        "client_errors_one_line": {"()": "config.logs.ClientErrorsOneLine"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # A 403 or 404 is one line, without the stack trace Django attaches.
+        "django.request": {"filters": ["client_errors_one_line"]},
         "django.db.backends": {"level": "WARNING"},
         # runserver already prints this line itself.
         "django.utils.autoreload": {"level": "WARNING"},
@@ -287,6 +313,10 @@ LOGGING = {
         "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
     },
 }
+# Error reports (emails to ADMINS) say where it failed, never the values: local
+# variables and form fields hold customers' emails and Pinterest tokens (config/errors.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.PrivateExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "config.errors.PrivateExceptionReporter"
 
 # --- Customer imports ---
 # Largest CSV the Customers page accepts (manage.py import_customers has no limit).

@@ -327,6 +327,23 @@ class PinterestClient:
             parse=parsing.parse_customer_list,
         )
 
+    # Reachability
+
+    def answer_status(self) -> int:
+        """The HTTP status Pinterest answers an anonymous request with: any proves it is up."""
+        # No token is sent (Pinterest answers 401), so no budget or token is involved.
+        url = self.base_url + "/user_account"
+        try:
+            response = self._session.get(url, timeout=self.timeout, allow_redirects=False)
+        except requests.Timeout as exc:
+            raise PinterestTimeout(f"Pinterest did not answer within {self.timeout:g} s.") from exc
+        except requests.RequestException as exc:
+            raise PinterestConnectionError(
+                f"Could not reach Pinterest: {type(exc).__name__}."
+            ) from exc
+        response.close()
+        return response.status_code
+
     # Plumbing
 
     def _page(
