@@ -55,9 +55,13 @@ def stripped_text(value: object, field: str) -> str:
 def normalize_email(value: object) -> str:
     """Trimmed, lowercased, NFC email that looks like local@domain.tld."""
     text = stripped_text(value, EMAIL)
-    # NFC after lowercasing too: lower() can decompose (e.g. "İ" becomes "i" + a combining dot).
-    email = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
-    has_control = any(unicodedata.category(ch) == "Cc" for ch in email)
+    if text.isascii():
+        email = text.lower()  # ASCII is its own NFC form
+    else:
+        # NFC after lowercasing too: lower() can decompose (e.g. "İ" becomes "i" + a combining dot).
+        email = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
+    # Printable text has no control character: the per-character look-up only when it is not.
+    has_control = not email.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in email)
     if has_control or not _EMAIL.fullmatch(email) or len(email) > EMAIL_MAX_LENGTH:
         raise InvalidIdentifier(EMAIL, "not an email address of the form local@domain.tld")
     return email

@@ -22,6 +22,9 @@ from canvas.api.errors import FieldError, InvalidRequest
 from canvas.services.customers import INT_MAX, INT_MIN
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# \u0000 and \ud800-\udfff as JSON escapes (hex digits in either case), or a surrogate
+# encoded in UTF-8 bytes (json decodes bytes with "surrogatepass").
+_SUSPICIOUS_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
 _JSON_CONTENT_TYPES = ("application/json",)
 
 
@@ -99,13 +102,31 @@ class StrictJSONParser(Parser):
         content_type = request.content_type or ""
         if content_type.lower() not in _JSON_CONTENT_TYPES:
             raise UnsupportedMediaType(request.headers.get("Content-Type", ""))
+        refused: list[_NotANumber] = []
         data = json.loads(
             request.body,
-            parse_float=_parse_float,
-            parse_int=_parse_int,
-            parse_constant=_parse_constant,
+            parse_float=lambda text: _refusal_noted(_parse_float(text), refused),
+            parse_int=lambda text: _refusal_noted(_parse_int(text), refused),
+            parse_constant=lambda name: _refusal_noted(_parse_constant(name), refused),
         )
-        problems = body_problems(data)
-        if problems:
-            raise InvalidRequest(problems)
+        if refused or _may_hold_bad_text(request.body):
+            problems = body_problems(data)
+            if problems:
+                raise InvalidRequest(problems)
         return data
+
+
+def _refusal_noted(value: Any, refused: list[_NotANumber]) -> Any:
+    if isinstance(value, _NotANumber):
+        refused.append(value)
+    return value
+
+
+def _may_hold_bad_text(body: bytes) -> bool:
+    """False when no string of the body can hold a NUL or a lone surrogate: the walk is skipped.
+
+    In UTF-8 JSON a NUL can only come as the escape \\u0000 (raw control characters do
+    not parse), a surrogate as an escape or its three UTF-8 bytes; a zero byte means
+    UTF-16 or -32, which are walked.
+    """
+    return b"\x00" in body or _SUSPICIOUS_ESCAPE.search(body) is not None

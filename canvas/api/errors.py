@@ -72,7 +72,10 @@ def _schema_error(request: HttpRequest, exc: ValidationError):
             if loc[:1] == (part,):
                 loc = loc[1:]
         message = error["msg"]
-        if error["type"] == "model_type":
+        if error["type"] == "model_type" or (
+            # A customer object (a TypedDict) that is not an object.
+            error["type"] == "dict_type" and len(loc) == 2 and loc[0] == "attributes"
+        ):
             # Pydantic names our schema class here, which means nothing to the caller.
             message = "Input should be a JSON object"
         elif error["type"] == "missing" and not loc:

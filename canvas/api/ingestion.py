@@ -11,7 +11,8 @@ from django.db import transaction
 from ninja.errors import HttpError
 
 from canvas.api.errors import FieldError, InvalidRequest
-from canvas.api.schemas import CustomerAttributesIn, EventIn, TrackOut, TriggerOut
+from canvas.api.schemas import EventIn, TrackOut, TriggerOut
+from canvas.id_lists import values_in
 from canvas.models import Canvas, CanvasStatus, Customer, EntryType, Workspace
 from canvas.services.customers import (
     CustomerDataError,
@@ -40,10 +41,12 @@ def _external_ids_parse(
 
 
 def _customer_ids(workspace: Workspace, external_ids) -> dict[str, int]:
+    if not external_ids:
+        return {}
     return dict(
-        Customer.objects.filter(workspace=workspace, external_id__in=set(external_ids)).values_list(
-            "external_id", "pk"
-        )
+        Customer.objects.filter(
+            workspace=workspace, external_id__in=values_in(set(external_ids), of="text")
+        ).values_list("external_id", "pk")
     )
 
 
@@ -52,7 +55,7 @@ def _unknown(external_id: str) -> str:
 
 
 def users_track(
-    *, workspace: Workspace, attributes: list[CustomerAttributesIn], events: list[EventIn]
+    *, workspace: Workspace, attributes: list[dict[str, Any]], events: list[EventIn]
 ) -> TrackOut:
     """Upsert customers, then enter the event's customers into the canvases waiting for it."""
     errors: list[FieldError] = []
@@ -60,8 +63,7 @@ def users_track(
     # Customers this call names in attributes, even those refused for another
     # field: their events are not "unknown", the attributes error says enough.
     declared: set[str] = set()
-    for index, item in enumerate(attributes):
-        raw = item.raw()
+    for index, raw in enumerate(attributes):
         try:
             external_id = external_id_parse(raw.get("external_id"))
             declared.add(external_id)
@@ -71,26 +73,23 @@ def users_track(
     event_external_ids = _external_ids_parse(
         [e.external_id for e in events], ("events", "external_id"), errors
     )
-    # An event must be about a customer who exists or whom this call creates:
-    # refusing a typo beats creating a customer who has no identifiers.
-    known = set(_customer_ids(workspace, event_external_ids.values()))
-    known.update(declared)
-    for index, external_id in event_external_ids.items():
-        if external_id not in known:
-            errors.append(
-                FieldError(loc=("events", index, "external_id"), message=_unknown(external_id))
-            )
-    if errors:
-        raise InvalidRequest(sorted(errors, key=_loc_order))
-
     with transaction.atomic():
-        upserted = customers_upsert(workspace=workspace, records=records)
+        # Read in the writing transaction: a customer deleted meanwhile cannot slip through.
         customer_ids = _customer_ids(workspace, event_external_ids.values())
+        # An event must be about a customer who exists or whom this call creates:
+        # refusing a typo beats creating a customer who has no identifiers.
+        for index, external_id in event_external_ids.items():
+            if external_id not in customer_ids and external_id not in declared:
+                errors.append(
+                    FieldError(loc=("events", index, "external_id"), message=_unknown(external_id))
+                )
+        if errors:
+            raise InvalidRequest(sorted(errors, key=_loc_order))
+        upserted = customers_upsert(workspace=workspace, records=records)
+        customer_ids.update(upserted.customer_ids)
         by_event: dict[str, list[int]] = {}
         for index, event in enumerate(events):
-            # A customer deleted since validation is skipped, not an error.
-            if (customer_id := customer_ids.get(event_external_ids[index])) is not None:
-                by_event.setdefault(event.name, []).append(customer_id)
+            by_event.setdefault(event.name, []).append(customer_ids[event_external_ids[index]])
         entries = sum(
             canvases_enter_on_event(workspace=workspace, event_name=name, customer_ids=ids)
             for name, ids in by_event.items()

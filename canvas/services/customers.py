@@ -19,6 +19,7 @@ from canvas.models import Customer, CustomerImport, Workspace
 from canvas.services.customer_sql import FIELDS, CustomerRow, customer_rows_write
 
 STANDARD_FIELDS = ("external_id", *FIELDS)
+_STANDARD = frozenset(STANDARD_FIELDS)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 MAX_ATTRIBUTE_NAME = 100
@@ -61,8 +62,12 @@ class CustomerRecord:
 def _parse_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
     raise CustomerDataError(name, "expected true or false")
 
 
@@ -77,15 +82,21 @@ def _parse_identifier(name: str, normalize: Callable[[object], str], value: Any)
         raise CustomerDataError(name, exc.reason) from exc
 
 
+# Checked by exact type first: a million CSV cells go through here.
+_SCALARS = (str, int, float, bool, type(None))
+_PLAIN = {str, bool, type(None)}
+
+
 def _check_attribute(name: str, value: Any) -> Any:
     if not name or len(name) > MAX_ATTRIBUTE_NAME:
         raise CustomerDataError(
             name or "(empty)", f"attribute names are 1 to {MAX_ATTRIBUTE_NAME} characters"
         )
-    scalar = (str, int, float, bool, type(None))
+    if value.__class__ in _PLAIN:
+        return value
     values = value if isinstance(value, list) else [value]
-    if isinstance(value, scalar) or (
-        isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+    if isinstance(value, _SCALARS) or (
+        isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value)
     ):
         if not all(map(storable_number, values)):
             raise CustomerDataError(
@@ -98,12 +109,11 @@ def _check_attribute(name: str, value: Any) -> Any:
     )
 
 
-def _check_no_nul(raw: dict[str, Any]) -> None:
+def _has_nul(value: Any) -> bool:
     # PostgreSQL cannot store NUL in text: refuse it here rather than fail on write.
-    for name, value in raw.items():
-        values = value if isinstance(value, list) else [value]
-        if "\x00" in name or any(isinstance(v, str) and "\x00" in v for v in values):
-            raise CustomerDataError(name.replace("\x00", "\\0"), "contains a NUL character")
+    if value.__class__ is str:
+        return "\x00" in value
+    return isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)
 
 
 def external_id_parse(value: Any) -> str:
@@ -112,7 +122,8 @@ def external_id_parse(value: Any) -> str:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise CustomerDataError("external_id", "is required and must be text")
-    _check_no_nul({"external_id": value})
+    if "\x00" in value:
+        raise CustomerDataError("external_id", "contains a NUL character")
     external_id = value.strip()
     if len(external_id) > EXTERNAL_ID_MAX_LENGTH:
         raise CustomerDataError(
@@ -121,26 +132,43 @@ def external_id_parse(value: Any) -> str:
     return external_id
 
 
-def customer_record_parse(raw: dict[str, Any]) -> CustomerRecord:
+def customer_record_parse(raw: dict[str, Any], *, line: int | None = None) -> CustomerRecord:
     """Validate one raw record (from the API or a CSV row); raise CustomerDataError on the first fault."""
-    return customer_record_build(external_id=external_id_parse(raw.get("external_id")), raw=raw)
+    return customer_record_build(
+        external_id=external_id_parse(raw.get("external_id")), raw=raw, line=line
+    )
 
 
-def customer_record_build(*, external_id: str, raw: dict[str, Any]) -> CustomerRecord:
-    """Validate the other fields of a raw record whose external_id external_id_parse returned."""
-    _check_no_nul({name: value for name, value in raw.items() if name != "external_id"})
+def customer_record_build(
+    *, external_id: str, raw: dict[str, Any], line: int | None = None
+) -> CustomerRecord:
+    """Validate the other fields of a raw record whose external_id external_id_parse returned.
+
+    The faults are looked for in a fixed order (NUL anywhere, email, IDFA, GAID, the
+    ads-tracking flag, then attributes as sent), so the one reported never depends
+    on the order of the keys.
+    """
+    for name, value in raw.items():
+        if name != "external_id" and ("\x00" in name or _has_nul(value)):
+            raise CustomerDataError(name.replace("\x00", "\\0"), "contains a NUL character")
     fields: dict[str, Any] = {}
-    if "email" in raw:
-        fields["email"] = _parse_identifier("email", normalize_email, raw["email"])
-    for name in ("ios_idfa", "android_gaid"):
-        if name in raw:
-            fields[name] = _parse_identifier(name, normalize_maid, raw[name])
-    if "ads_tracking_enabled" in raw and raw["ads_tracking_enabled"] not in (None, ""):
-        fields["ads_tracking_enabled"] = _parse_bool(
-            "ads_tracking_enabled", raw["ads_tracking_enabled"]
-        )
-    attributes = {k: _check_attribute(k, v) for k, v in raw.items() if k not in STANDARD_FIELDS}
-    return CustomerRecord(external_id=external_id, fields=fields, attributes=attributes)
+    attributes: dict[str, Any] = {}
+    if len(raw) > 1:
+        if "email" in raw:
+            fields["email"] = _parse_identifier("email", normalize_email, raw["email"])
+        if "ios_idfa" in raw:
+            fields["ios_idfa"] = _parse_identifier("ios_idfa", normalize_maid, raw["ios_idfa"])
+        if "android_gaid" in raw:
+            fields["android_gaid"] = _parse_identifier(
+                "android_gaid", normalize_maid, raw["android_gaid"]
+            )
+        flag = raw.get("ads_tracking_enabled")
+        if flag is not None and flag != "":
+            fields["ads_tracking_enabled"] = _parse_bool("ads_tracking_enabled", flag)
+        for name, value in raw.items():
+            if name not in _STANDARD:
+                attributes[name] = _check_attribute(name, value)
+    return CustomerRecord(external_id=external_id, fields=fields, attributes=attributes, line=line)
 
 
 @dataclass(frozen=True)
@@ -191,15 +219,18 @@ def customers_upsert(
                 line=earlier.line,
             )
         merged[record.external_id] = record
-    rows = [
-        CustomerRow(
-            external_id=r.external_id,
-            values=tuple(r.fields.get(name) for name in FIELDS),
-            attributes=r.attributes,
-            line=r.line,
+    rows = []
+    for external_id in sorted(merged):
+        record = merged[external_id]
+        values = record.fields.get
+        rows.append(
+            CustomerRow(
+                external_id=external_id,
+                values=(values(FIELDS[0]), values(FIELDS[1]), values(FIELDS[2]), values(FIELDS[3])),
+                attributes=record.attributes,
+                line=record.line,
+            )
         )
-        for r in (merged[x] for x in sorted(merged))
-    ]
     written = customer_rows_write(
         workspace_id=workspace.pk,
         rows=rows,

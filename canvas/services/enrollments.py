@@ -18,6 +18,7 @@ from django_q.tasks import async_task
 
 from canvas import metrics
 from canvas.engine import engine_wake
+from canvas.id_lists import values_in
 from canvas.models import (
     Canvas,
     CanvasStatus,
@@ -89,7 +90,7 @@ def canvas_enter(
     entered = 0
     for start in range(0, len(ids), ENTRY_CHUNK):
         customers = Customer.objects.filter(
-            workspace_id=canvas.workspace_id, pk__in=ids[start : start + ENTRY_CHUNK]
+            workspace_id=canvas.workspace_id, pk__in=values_in(ids[start : start + ENTRY_CHUNK])
         )
         with transaction.atomic():
             entered += _insert_enrollments(_locked(canvas), customers, now)

@@ -138,3 +138,26 @@ def test_an_unexpected_error_is_json_even_in_production(api_client, workspace, s
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"message": "Internal error: nothing was written. Try again later."}
+
+
+# The body is walked only when its bytes could hold such a value: these must still be seen.
+@pytest.mark.parametrize(
+    ("raw", "loc", "message"),
+    [
+        # A surrogate as its three UTF-8 bytes (json decodes bytes with "surrogatepass").
+        (b'{"attributes": [{"external_id": "a", "plan": "x\xed\xa0\x80"}]}', ["plan"], SURROGATE),
+        # UTF-16: every ASCII character comes with a zero byte.
+        (
+            '{"attributes": [{"external_id": "a", "plan": "x\\u0000"}]}'.encode("utf-16"),
+            ["plan"],
+            "contains a NUL character",
+        ),
+        # Upper-case hex digits in the escape.
+        (b'{"attributes": [{"external_id": "a", "plan": "\\uDC00"}]}', ["plan"], SURROGATE),
+    ],
+)
+def test_unstorable_text_is_found_in_any_encoding(api_client, workspace, raw, loc, message):
+    response = api_client.post(TRACK, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"loc": ["attributes", 0, *loc], "message": message}]
+    assert Customer.objects.count() == 0
