@@ -166,6 +166,35 @@ def segment_describe(filters: list[dict[str, Any]]) -> list[str]:
             words.append(BUILT_IN[item["kind"]][0])
         else:
             op = OPERATORS.get(str(item.get("op")), item.get("op"))
-            value = "" if item.get("op") == "exists" else f" “{item.get('value')}”"
-            words.append(f"{item.get('attribute')} {op}{value}")
+            words.append(f"{item.get('attribute')} {op}{_value_words(item)}")
     return words
+
+
+def _value_words(item: dict[str, Any]) -> str:
+    """The compared value as the summary shows it: numbers bare, text in quotes."""
+    if item.get("op") == "exists":
+        return ""
+    value = item.get("value")
+    if _number(value) is not None:
+        return f" {value}"
+    return f" “{value}”"
+
+
+def segment_warnings(filters: list[dict[str, Any]], *, known_attributes: set[str]) -> list[str]:
+    """Filters naming an attribute none of the sampled customers has: a typo, most likely.
+
+    A warning, not an error: the sample (customer_attribute_names) is of recent
+    customers, and a segment may name an attribute before the data arrives.
+    """
+    warnings = []
+    for n, item in enumerate(filters, start=1):
+        attribute = item.get("attribute") if item.get("kind") == "attribute" else None
+        if not isinstance(attribute, str) or not attribute.strip():
+            continue
+        name = attribute.strip()
+        if name not in TEXT_FIELDS and name not in known_attributes:
+            warnings.append(
+                f"Filter {n}: no recent customer has an attribute “{name}”. Check its spelling "
+                "(names are case-sensitive)."
+            )
+    return warnings

@@ -3,13 +3,19 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from canvas.analytics import canvas_analytics
 from canvas.forms import FILTER_KINDS, CanvasNameForm, EntryForm, StepNameForm, segment_from_post
 from canvas.models import Canvas, CanvasStatus, Step
-from canvas.segments import OPERATORS, segment_customers, segment_describe, segment_errors
-from canvas.selectors import canvases_with_entered, step_analytics
+from canvas.segments import (
+    OPERATORS,
+    segment_customers,
+    segment_describe,
+    segment_errors,
+    segment_warnings,
+)
+from canvas.selectors import canvases_with_entered, customer_attribute_names, step_analytics
 from canvas.services import canvases as services
 from canvas.steps.registry import ENGINE_METRICS, all_kinds, get_kind
 from canvas.tables import CanvasTable, table_paginate
@@ -119,13 +125,47 @@ def _entry_context(canvas: Canvas, form=None, segment=None) -> dict:
         "segment_words": segment_describe(segment),
         "filter_kinds": FILTER_KINDS,
         "operators": OPERATORS,
+        # Suggested in every attribute field (a <datalist>); only a draft's entry is edited.
+        "attribute_names": (
+            customer_attribute_names(workspace=canvas.workspace) if canvas.is_editable else []
+        ),
     }
+
+
+# A refused launch answers with a redirect to the canvas page (POST-redirect-GET), which
+# shows the refusal once: the address bar never sits on /launch/, and a reload neither
+# launches again nor asks to resend a form.
+LAUNCH_REFUSAL_SESSION_KEY = "launch_refusal"
+
+
+def _launch_refusal_keep(request, canvas: Canvas, check: services.LaunchCheck) -> None:
+    request.session[LAUNCH_REFUSAL_SESSION_KEY] = {
+        "canvas": canvas.pk,
+        "canvas_errors": check.canvas_errors,
+        # JSON keys are text: step ids come back as ints in _launch_refusal_take.
+        "step_errors": {str(step_id): errors for step_id, errors in check.step_errors.items()},
+    }
+
+
+def _launch_refusal_take(request, canvas: Canvas) -> services.LaunchCheck | None:
+    """The refusal kept for this canvas by the launch just redirected from, if any (once)."""
+    kept = request.session.get(LAUNCH_REFUSAL_SESSION_KEY)
+    if not isinstance(kept, dict) or kept.get("canvas") != canvas.pk:
+        return None
+    del request.session[LAUNCH_REFUSAL_SESSION_KEY]
+    if not canvas.is_editable:
+        return None  # launched meanwhile (another tab): nothing left to fix
+    return services.LaunchCheck(
+        canvas_errors=list(kept["canvas_errors"]),
+        step_errors={int(step_id): errors for step_id, errors in kept["step_errors"].items()},
+    )
 
 
 def canvas_builder(request, canvas_id: int):
     """The builder: entry rule, ordered steps with their editors, launch and stop."""
     canvas = _canvas(request, canvas_id)
-    return render(request, "canvas/builder/builder.html", _builder_context(canvas))
+    check = _launch_refusal_take(request, canvas)
+    return render(request, "canvas/builder/builder.html", _builder_context(canvas, check=check))
 
 
 @require_GET
@@ -194,14 +234,20 @@ def segment_filter_row(request, canvas_id: int):
 
 @require_POST
 def segment_count(request, canvas_id: int):
-    """The live count of customers matching the segment being edited (htmx)."""
+    """The live count of customers matching the segment being edited, and filters that name
+    an attribute no recent customer has (htmx)."""
     _canvas(request, canvas_id)
     segment = segment_from_post(request.POST)
     errors = segment_errors(segment)
     count = (
         None if errors else segment_customers(workspace=request.workspace, filters=segment).count()
     )
-    context = {"count": count, "incomplete": len(errors)}
+    known = set(customer_attribute_names(workspace=request.workspace))
+    context = {
+        "count": count,
+        "incomplete": len(errors),
+        "warnings": segment_warnings(segment, known_attributes=known),
+    }
     return render(request, "canvas/builder/_segment_count.html", context)
 
 
@@ -270,15 +316,20 @@ def step_editor(request, canvas_id: int, step_id: int):
     return _step_response(request, step, _step_card(step, form=form, open_editor=True), status=400)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def canvas_launch_view(request, canvas_id: int):
-    """Launch Canvas: refuse with each error shown in the editor at fault."""
+    """Launch Canvas: refuse with each error shown in the editor at fault (on the canvas page).
+
+    A GET (a bookmarked or reloaded /launch/) launches nothing: it leads to the canvas.
+    """
     canvas = _canvas(request, canvas_id)
+    if request.method == "GET":
+        return redirect(canvas)
     try:
         services.canvas_launch(canvas=canvas, user=request.user)
     except services.LaunchRefused as refused:
-        context = _builder_context(canvas, check=refused.check)
-        return render(request, "canvas/builder/builder.html", context, status=400)
+        _launch_refusal_keep(request, canvas, refused.check)
+        return redirect(canvas)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect(canvas)

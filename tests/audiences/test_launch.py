@@ -143,10 +143,13 @@ def test_the_canvas_page_lists_each_error_with_a_link_to_its_step(
     canvas = CanvasFactory(workspace=workspace)
     first = add_sync_step(canvas, ad_account=owner_account, email=False, maid=False)
     response = as_marketer.post(
-        reverse("canvas:canvas_launch", kwargs={"workspace": "acme", "canvas_id": canvas.pk})
+        reverse("canvas:canvas_launch", kwargs={"workspace": "acme", "canvas_id": canvas.pk}),
+        follow=True,
     )
     html = response.content.decode()
-    assert response.status_code == 400
+    # Shown on the canvas page the refused launch redirected to.
+    assert response.redirect_chain == [(canvas.get_absolute_url(), 302)]
+    assert response.status_code == 200
     assert "This canvas can't launch yet — 2 things to fix:" in html
     assert (
         f'<a href="#step-{first.pk}">Step 1 (Audience Sync)</a>: Choose an audience, or type a '

@@ -98,10 +98,13 @@ def test_entry_segment_is_saved_and_counted(as_marketer, canvas, workspace):
         "filter_value": ["", "5"],
     }
     count = as_marketer.post(url("canvas:segment_count", canvas), data)
-    assert count.content.decode().strip() == "<span>1</span>"
+    assert count.context["count"] == 1
+    assert count.context["warnings"] == []
+    assert '<strong data-testid="segment-count">1</strong>' in count.content.decode()
     unfinished = {**data, "filter_value": ["", ""]}
-    answer = as_marketer.post(url("canvas:segment_count", canvas), unfinished).content.decode()
-    assert answer.strip() == '<span class="muted">1 filter incomplete</span>'
+    answer = as_marketer.post(url("canvas:segment_count", canvas), unfinished)
+    assert answer.context["count"] is None
+    assert '<span class="muted">1 filter incomplete</span>' in answer.content.decode()
     response = as_marketer.post(url("canvas:canvas_entry", canvas), data)
     assert response.status_code == 200
     canvas.refresh_from_db()
@@ -121,19 +124,50 @@ def test_launch_refuses_and_shows_each_error_in_its_step(as_marketer, canvas):
     canvas.entry_type = "action"
     canvas.save()
     response = as_marketer.post(url("canvas:canvas_launch", canvas))
-    assert response.status_code == 400
-    check = response.context["check"]
+    # POST-redirect-GET: the refusal is shown on the canvas page, not at /launch/.
+    assert (response.status_code, response.url) == (302, canvas.get_absolute_url())
+    page = as_marketer.get(response.url)
+    assert page.status_code == 200
+    check = page.context["check"]
     assert check.canvas_errors == [
         "Action-based entry: name the custom event that makes customers enter."
     ]
     assert check.step_errors == {second.pk: ["Choose how long to wait."]}
-    html = response.content.decode()
+    html = page.content.decode()
     second_card = html[html.index(f'id="step-{second.pk}"') :]
     assert "Fix before launch" in second_card[: second_card.index("</article>")]
     first_card = html[html.index(f'id="step-{first.pk}"') :]
     assert "Fix before launch" not in first_card[: first_card.index("</article>")]
     canvas.refresh_from_db()
     assert canvas.status == CanvasStatus.DRAFT
+    # Shown once: a reload is a plain canvas page, and launches nothing.
+    reloaded = as_marketer.get(response.url)
+    assert reloaded.context["check"] is None
+    assert 'data-testid="launch-errors"' not in reloaded.content.decode()
+
+
+def test_a_get_of_launch_leads_to_the_canvas_and_launches_nothing(as_marketer, canvas):
+    DelayStepFactory(canvas=canvas, config={"amount": 1, "unit": "days"})
+    response = as_marketer.get(url("canvas:canvas_launch", canvas))
+    assert (response.status_code, response.url) == (302, canvas.get_absolute_url())
+    canvas.refresh_from_db()
+    assert canvas.status == CanvasStatus.DRAFT
+
+
+def test_a_refusal_kept_for_one_canvas_is_not_shown_on_another(as_marketer, canvas, workspace):
+    other = CanvasFactory(workspace=workspace, name="Other")
+    as_marketer.post(url("canvas:canvas_launch", canvas))  # no component: refused
+    assert as_marketer.get(other.get_absolute_url()).context["check"] is None
+    assert as_marketer.get(canvas.get_absolute_url()).context["check"].canvas_errors == [
+        "Add at least one component."
+    ]
+
+
+def test_launch_asks_to_confirm(as_marketer, canvas):
+    page = as_marketer.get(canvas.get_absolute_url()).content.decode()
+    form = page[page.index('action="' + url("canvas:canvas_launch", canvas)) :]
+    form = form[: form.index("</form>")]
+    assert "return confirm('Launch “Welcome”? Customers start entering it" in form
 
 
 def test_launch_enrolls_the_segment_and_locks_the_steps(
@@ -194,3 +228,48 @@ def test_the_canvas_list_reads_the_same_number_of_queries_for_one_or_many(as_mar
     for _ in range(4):
         DelayStepFactory(canvas=CanvasFactory(workspace=workspace))
     assert queries() == one
+
+
+def test_the_attribute_field_suggests_the_workspaces_names_and_warns_on_others(
+    as_marketer, canvas, workspace
+):
+    CustomerFactory(workspace=workspace, attributes={"tier": "gold", "visits": 7})
+    page = as_marketer.get(canvas.get_absolute_url())
+    assert page.context["entry"]["attribute_names"] == ["email", "external_id", "tier", "visits"]
+    html = page.content.decode()
+    datalist = html[html.index('<datalist id="attribute-names">') :]
+    datalist = datalist[: datalist.index("</datalist>")]
+    assert datalist.count("<option") == 4
+    assert '<option value="visits">' in datalist
+    row = as_marketer.get(url("canvas:segment_filter_row", canvas)).content.decode()
+    assert 'list="attribute-names"' in row
+
+    typo = {
+        "entry_type": "scheduled",
+        "filter_kind": ["attribute"],
+        "filter_attribute": ["teir"],
+        "filter_op": ["equals"],
+        "filter_value": ["gold"],
+    }
+    answer = as_marketer.post(url("canvas:segment_count", canvas), typo)
+    assert answer.context["count"] == 0
+    assert answer.context["warnings"] == [
+        "Filter 1: no recent customer has an attribute “teir”. Check its spelling "
+        "(names are case-sensitive)."
+    ]
+    assert 'data-testid="segment-warnings"' in answer.content.decode()
+    fixed = as_marketer.post(
+        url("canvas:segment_count", canvas), {**typo, "filter_attribute": ["tier"]}
+    )
+    assert (fixed.context["count"], fixed.context["warnings"]) == (1, [])
+
+
+def test_an_empty_canvas_list_says_what_a_canvas_does(as_marketer, workspace):
+    list_url = reverse("canvas:canvas_list", kwargs={"workspace": workspace.slug})
+    html = as_marketer.get(list_url).content.decode()
+    assert '<section class="card empty" data-testid="canvases-empty">' in html
+    assert "<h2>No canvases yet.</h2>" in html
+    CanvasFactory(workspace=workspace, name="Spring")
+    html = as_marketer.get(list_url).content.decode()
+    assert "canvases-empty" not in html
+    assert "Spring" in html

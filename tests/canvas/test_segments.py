@@ -3,7 +3,8 @@
 import pytest
 
 from canvas.models import Enrollment
-from canvas.segments import segment_customers, segment_errors
+from canvas.segments import segment_customers, segment_describe, segment_errors, segment_warnings
+from canvas.selectors import customer_attribute_names
 from canvas.services.canvases import canvas_launch
 from tests.factories import CustomerFactory, canvas_with_delays
 
@@ -145,3 +146,63 @@ def test_a_scheduled_canvas_with_a_lookalike_name_enrolls_exactly_its_matches(
 )
 def test_hostile_filters_are_refused_with_the_reason(item, error):
     assert segment_errors([item]) == [error]
+
+
+def test_the_summary_quotes_text_and_leaves_numbers_bare():
+    filters = [
+        {"kind": "attribute", "attribute": "visits", "op": "gt", "value": "5"},
+        {"kind": "attribute", "attribute": "orders", "op": "equals", "value": "2.5"},
+        {"kind": "attribute", "attribute": "tier", "op": "equals", "value": "gold"},
+        {"kind": "attribute", "attribute": "code", "op": "contains", "value": "nan"},
+        {"kind": "attribute", "attribute": "city", "op": "exists", "value": ""},
+        {"kind": "has_email"},
+    ]
+    assert segment_describe(filters) == [
+        "visits is greater than 5",
+        "orders equals 2.5",
+        "tier equals “gold”",
+        "code contains “nan”",
+        "city exists",
+        "Has email",
+    ]
+
+
+def test_attribute_names_come_from_the_newest_customers(workspace, other_workspace):
+    CustomerFactory(workspace=workspace, attributes={"old_flag": True})
+    CustomerFactory(workspace=workspace, attributes={"tier": "gold", "visits": 3})
+    CustomerFactory(workspace=workspace, attributes={"City": "Lyon"})
+    CustomerFactory(workspace=other_workspace, attributes={"globex_secret": 1})
+    assert customer_attribute_names(workspace=workspace) == [
+        "City",
+        "email",
+        "external_id",
+        "old_flag",
+        "tier",
+        "visits",
+    ]
+    # A sample: the oldest customer's attribute is beyond the two newest.
+    assert customer_attribute_names(workspace=workspace, sample=2) == [
+        "City",
+        "email",
+        "external_id",
+        "tier",
+        "visits",
+    ]
+
+
+def test_a_filter_on_an_attribute_nobody_has_is_warned_about():
+    known = {"tier", "visits"}
+    filters = [
+        {"kind": "has_email"},
+        {"kind": "attribute", "attribute": "tier", "op": "equals", "value": "gold"},
+        {"kind": "attribute", "attribute": "teir", "op": "equals", "value": "gold"},
+        {"kind": "attribute", "attribute": "Visits", "op": "exists", "value": ""},
+        {"kind": "attribute", "attribute": "email", "op": "contains", "value": "@x.io"},
+        {"kind": "attribute", "attribute": "", "op": "equals", "value": "x"},
+    ]
+    assert segment_warnings(filters, known_attributes=known) == [
+        "Filter 3: no recent customer has an attribute “teir”. Check its spelling "
+        "(names are case-sensitive).",
+        "Filter 4: no recent customer has an attribute “Visits”. Check its spelling "
+        "(names are case-sensitive).",
+    ]
