@@ -7,6 +7,7 @@ app_name = "canvas"
 # Mounted under /w/<workspace>/ and resolved by canvas.access.WorkspaceMiddleware:
 # members only, everyone else gets 404.
 workspace_urlpatterns = [
+    path("", workspaces.workspace_home, name="workspace_home"),
     path("canvas/", builder.canvas_list, name="canvas_list"),
     path("canvas/new/", builder.canvas_create_view, name="canvas_create"),
     path("canvas/<int:canvas_id>/", builder.canvas_builder, name="canvas_builder"),

@@ -221,6 +221,7 @@ FORMS: dict[str, dict[str, st.SearchStrategy]] = {
 }
 # Views that only read (GET, or a POST that renders without writing).
 READ_ONLY = {
+    "canvas:workspace_home",
     "canvas:canvas_list",
     "canvas:canvas_builder",
     "canvas:canvas_analytics",

@@ -24,7 +24,7 @@ class Workspace(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("canvas:canvas_list", kwargs={"workspace": self.slug})
+        return reverse("canvas:workspace_home", kwargs={"workspace": self.slug})
 
 
 class Role(models.TextChoices):

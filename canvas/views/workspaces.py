@@ -4,6 +4,9 @@ from django.views.decorators.http import require_http_methods
 
 from canvas.access import LAST_WORKSPACE_SESSION_KEY, admin_required
 from canvas.forms import WorkspaceForm
+from canvas.models import CanvasStatus
+from canvas.onboarding import onboarding_items
+from canvas.selectors import canvases_with_entered
 from canvas.services.members import PENDING_INVITATION_SESSION_KEY
 from canvas.services.workspaces import workspace_create, workspace_rename
 
@@ -11,7 +14,9 @@ from canvas.services.workspaces import workspace_create, workspace_rename
 def home(request):
     """Send a marketer to the invitation they were opening, the workspace they last used,
     or to create their first."""
-    token = request.session.get(PENDING_INVITATION_SESSION_KEY)
+    # Taken, not read: someone who opened an invitation and then went their own way is
+    # sent back to it once, not every time they come home.
+    token = request.session.pop(PENDING_INVITATION_SESSION_KEY, None)
     if token:
         return redirect("canvas:invitation_accept", token=token)
     memberships = request.user.memberships.select_related("workspace")
@@ -21,6 +26,23 @@ def home(request):
     if chosen is None:
         return redirect("canvas:workspace_create")
     return redirect(chosen.workspace)
+
+
+LIVE_CANVASES_SHOWN = 5
+
+
+def workspace_home(request):
+    """A workspace's home: the steps to a first sync, each ticked when done, and what is live."""
+    items = onboarding_items(workspace=request.workspace, membership=request.membership)
+    live = canvases_with_entered(workspace=request.workspace).filter(status=CanvasStatus.ACTIVE)
+    context = {
+        "items": items,
+        "all_done": all(item.done for item in items),
+        # The first step not done yet is the one to do now.
+        "next_item": next((item for item in items if not item.done), None),
+        "live_canvases": live.order_by("-launched_at")[:LIVE_CANVASES_SHOWN],
+    }
+    return render(request, "canvas/home.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -134,4 +134,7 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_audiences(
 
 def test_an_empty_workspace_says_how_audiences_come(as_marketer, workspace):
     html = as_marketer.get(PAGE).content.decode()
-    assert "No audiences yet." in html
+    assert "<h2>No audiences yet.</h2>" in html
+    # It says where audiences come from, with the way there.
+    assert "add an <strong>Audience Sync</strong> component" in html
+    assert '<a role="button" href="/w/acme/canvas/">Go to your canvases</a>' in html

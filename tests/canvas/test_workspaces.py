@@ -19,7 +19,7 @@ def test_creating_a_workspace_makes_its_creator_admin(client, db):
     response = client.post(reverse("canvas:workspace_create"), {"name": "Acme Outdoor"})
     workspace = Workspace.objects.get()
     assert response.status_code == 302
-    assert response.url == f"/w/{workspace.slug}/canvas/"
+    assert response.url == f"/w/{workspace.slug}/"
     assert workspace.slug == "acme-outdoor"
     assert list(Membership.objects.values_list("user", "workspace", "role")) == [
         (user.pk, workspace.pk, Role.ADMIN)
@@ -55,8 +55,8 @@ def test_home_returns_to_the_workspace_last_used(client, db):
 def test_switcher_lists_every_workspace_of_the_member(as_admin, admin, workspace):
     other = workspace_create(name="Second Brand", created_by=admin)
     page = as_admin.get(f"/w/{workspace.slug}/canvas/").content.decode()
-    assert f'href="/w/{workspace.slug}/canvas/"' in page
-    assert f'href="/w/{other.slug}/canvas/"' in page
+    assert f'href="/w/{workspace.slug}/" aria-current="true"' in page
+    assert f'href="/w/{other.slug}/"' in page
 
 
 @pytest.mark.usefixtures("marketer")
