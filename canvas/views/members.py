@@ -1,4 +1,6 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -105,11 +107,18 @@ def invitation_revoke_view(request, invitation_id: int):
     return redirect("canvas:members", workspace=request.workspace.slug)
 
 
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def invitation_accept_view(request, token: str):
-    """The invitee's landing page: confirm the invited address if needed, then join."""
-    invitation = get_object_or_404(Invitation.objects.select_related("workspace"), token=token)
+    """The invitee's landing page: who invited them to what; sign up or log in, confirm the
+    invited address if needed, then join. The link's token is the secret: holding it is
+    enough to read the invitation, not to join."""
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("workspace", "invited_by"), token=token
+    )
     error = None if invitation.is_pending else INVITATION_SPENT
+    if not request.user.is_authenticated:
+        return _invitation_for_visitor(request, invitation, error)
     unverified = (
         error is None
         and request.user.email.lower() == invitation.email.lower()
@@ -139,3 +148,15 @@ def invitation_accept_view(request, token: str):
         {"invitation": invitation, "error": error, "unverified": unverified},
         status=status,
     )
+
+
+def _invitation_for_visitor(request, invitation: Invitation, error: str | None):
+    """Someone not signed in: say who invited them to what, and lead them to sign up or in."""
+    if request.method == "POST":
+        return redirect_to_login(invitation.get_absolute_url())
+    if error is None:
+        # Signing up may take a detour through the email confirmation, which drops `next`:
+        # home then sends them back here.
+        request.session[PENDING_INVITATION_SESSION_KEY] = invitation.token
+    context = {"invitation": invitation, "error": error, "visitor": True}
+    return render(request, "canvas/invitation_accept.html", context, status=400 if error else 200)

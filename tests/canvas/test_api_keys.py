@@ -83,3 +83,20 @@ def test_last_use_is_recorded_to_the_minute_not_on_every_call(workspace, admin):
         api_key_authenticate(raw_key=raw)
     api_key.refresh_from_db()
     assert api_key.last_used_at.isoformat() == "2026-05-01T12:01:01+00:00"
+
+
+def test_a_new_key_has_a_copy_button_and_the_api_docs_beside_it(as_admin, workspace):
+    page = as_admin.get(reverse("canvas:api_keys", kwargs={"workspace": workspace.slug}))
+    assert 'data-testid="api-keys-empty"' in page.content.decode()
+    response = as_admin.post(
+        reverse("canvas:api_key_create", kwargs={"workspace": workspace.slug}),
+        {"name": "Backend"},
+        follow=True,
+    )
+    html = response.content.decode()
+    raw = response.context["new_key"]["raw"]
+    box = html[html.index('data-testid="new-key-box"') :]
+    box = box[: box.index("<section")]  # the callout, up to the page's first card
+    assert f'<div class="secret" id="new-key" data-testid="new-key">{raw}</div>' in box
+    assert 'data-copy="#new-key" data-testid="copy-key">Copy</button>' in box
+    assert 'href="/api/v1/docs" target="_blank" rel="noopener" data-testid="api-docs-link"' in box

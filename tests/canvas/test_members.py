@@ -231,3 +231,57 @@ def test_a_legacy_name_with_a_line_break_still_sends_the_invitation(as_admin, wo
     assert invite(as_admin, workspace, "dana@example.com").status_code == 302
     assert mail.outbox[0].subject == "You are invited to Acme Outdoor"
     assert Invitation.objects.count() == 1
+
+
+def test_a_visitor_opening_the_link_reads_who_invited_them_to_what(as_admin, workspace, client):
+    invite(as_admin, workspace, "dana@example.com", role="admin")
+    invitation = Invitation.objects.get()
+    page = client.get(invitation.get_absolute_url())
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert (
+        "<strong>Alice Admin</strong> invited <strong>dana@example.com</strong> to the Pinsync "
+        "workspace <strong>Acme Outdoor</strong> as admin."
+    ) in html
+    next_param = f"?next={invitation.get_absolute_url()}"
+    assert f'href="{reverse("account_signup")}{next_param}">Sign up as dana@example.com</a>' in html
+    assert f'href="{reverse("account_login")}{next_param}">' in html
+    # Reading it joins no one; a POST without signing in goes to the login page.
+    response = client.post(invitation.get_absolute_url())
+    assert response.url == f"{reverse('account_login')}?next={invitation.get_absolute_url()}"
+    assert list(Membership.objects.values_list("user__email", flat=True)) == ["alice@acme.test"]
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+
+
+def test_a_visitor_with_a_used_or_unknown_link_learns_nothing(as_admin, workspace, client):
+    invite(as_admin, workspace, "dana@example.com")
+    invitation = Invitation.objects.get()
+    client.post(
+        reverse(
+            "canvas:invitation_revoke",
+            kwargs={"workspace": workspace.slug, "invitation_id": invitation.pk},
+        )
+    )
+    as_admin.post(
+        reverse(
+            "canvas:invitation_revoke",
+            kwargs={"workspace": workspace.slug, "invitation_id": invitation.pk},
+        )
+    )
+    spent = client.get(invitation.get_absolute_url())
+    assert spent.status_code == 400
+    assert "This invitation has already been used or was withdrawn." in spent.content.decode()
+    assert "dana@example.com" not in spent.content.decode()
+    assert client.get("/invitations/not-a-token/").status_code == 404
+
+
+def test_home_sends_back_to_an_opened_invitation_once(as_admin, workspace, client):
+    invite(as_admin, workspace, "dana@example.com")
+    invitation = Invitation.objects.get()
+    client.get(invitation.get_absolute_url())  # opened before signing in
+    dana = UserFactory(email="dana@example.com")
+    client.force_login(dana)
+    assert client.get("/").url == invitation.get_absolute_url()
+    # She went elsewhere instead of joining: home no longer detours.
+    assert client.get("/").url == reverse("canvas:workspace_create")
