@@ -244,8 +244,11 @@ def test_a_visitor_opening_the_link_reads_who_invited_them_to_what(as_admin, wor
         "workspace <strong>Acme Outdoor</strong> as admin."
     ) in html
     next_param = f"?next={invitation.get_absolute_url()}"
-    assert f'href="{reverse("account_signup")}{next_param}">Sign up as dana@example.com</a>' in html
-    assert f'href="{reverse("account_login")}{next_param}">' in html
+    assert (
+        f'class="wide-button" href="{reverse("account_signup")}{next_param}">Sign up as '
+        "dana@example.com</a>"
+    ) in html
+    assert f'<a href="{reverse("account_login")}{next_param}">Log in</a> to join.' in html
     # Reading it joins no one; a POST without signing in goes to the login page.
     response = client.post(invitation.get_absolute_url())
     assert response.url == f"{reverse('account_login')}?next={invitation.get_absolute_url()}"

@@ -75,3 +75,23 @@ def log_in(page, live_server, password):
 @pytest.fixture(autouse=True)
 def _page_timeouts(page):
     page.set_default_timeout(10_000)
+
+
+@pytest.fixture
+def press_launch(page):
+    """Press Launch Canvas and accept the confirmation it asks for; returns the question."""
+
+    def press() -> str:
+        asked: list[str] = []
+
+        def accept(dialog):
+            asked.append(dialog.message)
+            dialog.accept()
+
+        page.once("dialog", accept)
+        page.get_by_role("button", name="Launch Canvas").click()
+        page.wait_for_load_state()
+        assert len(asked) == 1, "Launch did not ask to confirm"
+        return asked[0]
+
+    return press

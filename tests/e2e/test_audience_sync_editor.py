@@ -23,11 +23,12 @@ def choose_audience(card, typed, option_name):
 
 
 def test_build_audience_sync_steps_and_launch(
-    page, log_in, live_server, marketer, workspace, connection, screenshot
+    page, log_in, live_server, marketer, workspace, connection, screenshot, press_launch
 ):
     for n in range(3):
         CustomerFactory(workspace=workspace, external_id=f"u{n}", email=f"u{n}@example.com")
     log_in(marketer)
+    page.get_by_role("link", name="Canvas", exact=True).click()
     page.get_by_label("Canvas name").fill("Spring")
     page.get_by_role("button", name="Create canvas").click()
 
@@ -69,7 +70,7 @@ def test_build_audience_sync_steps_and_launch(
     expect(second.get_by_test_id("step-saved")).to_have_text("Saved.")
 
     # Launch is refused, and the error shows in the second step's card.
-    page.get_by_role("button", name="Launch Canvas").click()
+    press_launch()
     expect(page.get_by_test_id("launch-errors")).to_contain_text("1 thing to fix")
     second = page.get_by_test_id("step-card").nth(1)
     expect(second.get_by_test_id("step-errors")).to_contain_text(
@@ -86,7 +87,7 @@ def test_build_audience_sync_steps_and_launch(
     expect(second.get_by_test_id("step-summary")).to_have_text(
         "Audience Sync · Remove from “Spring buyers” (draft) in Sandbox Brand · Email"
     )
-    page.get_by_role("button", name="Launch Canvas").click()
+    press_launch()
     expect(page.get_by_test_id("canvas-status")).to_have_text("Active")
     screenshot(page, "12-audience-sync-active")
 

@@ -6,7 +6,9 @@ from canvas.models import Canvas, CanvasStatus, Enrollment
 from tests.factories import CustomerFactory
 
 
-def test_build_and_launch_a_canvas(page, log_in, live_server, marketer, workspace, screenshot):
+def test_build_and_launch_a_canvas(
+    page, log_in, live_server, marketer, workspace, screenshot, press_launch
+):
     CustomerFactory(
         workspace=workspace, external_id="u1", email="ann@example.com", attributes={"tier": "gold"}
     )
@@ -18,6 +20,7 @@ def test_build_and_launch_a_canvas(page, log_in, live_server, marketer, workspac
     )
     CustomerFactory(workspace=workspace, external_id="u3", email="", attributes={"tier": "gold"})
     log_in(marketer)
+    page.get_by_role("link", name="Canvas", exact=True).click()
 
     page.get_by_label("Canvas name").fill("Gold welcome")
     page.get_by_role("button", name="Create canvas").click()
@@ -52,7 +55,7 @@ def test_build_and_launch_a_canvas(page, log_in, live_server, marketer, workspac
     cards.nth(0).get_by_role("button", name="Save component").click()
     expect(cards.nth(0).get_by_test_id("step-summary")).to_have_text("Delay · No wait")
 
-    page.get_by_role("button", name="Launch Canvas").click()
+    press_launch()
     expect(page.get_by_test_id("launch-errors")).to_contain_text("1 thing to fix")
     cards = page.get_by_test_id("step-card")
     expect(cards.nth(1).get_by_test_id("step-errors")).to_contain_text("Choose how long to wait.")
@@ -64,7 +67,7 @@ def test_build_and_launch_a_canvas(page, log_in, live_server, marketer, workspac
     cards.nth(1).get_by_label("Unit").select_option("days")
     cards.nth(1).get_by_role("button", name="Save component").click()
     expect(cards.nth(1).get_by_test_id("step-summary")).to_have_text("Delay · Wait 3 days")
-    page.get_by_role("button", name="Launch Canvas").click()
+    press_launch()
     expect(page.get_by_test_id("canvas-status")).to_have_text("Active")
     expect(page.get_by_text("“Gold welcome” is live.")).to_be_visible()
     screenshot(page, "09-canvas-active")

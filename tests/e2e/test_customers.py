@@ -21,7 +21,7 @@ CSV = (
 @pytest.mark.usefixtures("media_root")
 def test_import_a_csv_with_a_bad_row_and_browse_the_customers(page, log_in, marketer, screenshot):
     log_in(marketer)
-    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Customers", exact=True).click()
     expect(page.get_by_test_id("customers-empty")).to_contain_text("No customers yet")
     page.get_by_role("button", name="Import a CSV").click()
 

@@ -45,10 +45,14 @@ def test_sign_up_create_workspace_invite_and_join(page, live_server, screenshot,
     screenshot(page, "03-members")
     page.get_by_role("button", name="Log out").click()
 
-    # Dana follows the link, signs up on the way, and joins.
+    # Dana follows the link: it says who invited her to what, before she has an account.
     page.goto(live_server.url + invitation.get_absolute_url())
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_role("link", name="sign up").click()
+    expect(page.get_by_test_id("invitation-summary")).to_have_text(
+        "alice@acme.test invited dana@acme.test to the Pinsync workspace Acme Outdoor as marketer."
+    )
+    screenshot(page, "04-invitation-page")
+    page.get_by_role("button", name="Sign up as dana@acme.test").click()
+    expect(page).to_have_url(re.compile(r"/accounts/signup/\?next=/invitations/"))
     mail.outbox.clear()
     fill_sign_up(page, "dana@acme.test")
     page.get_by_role("button", name="Sign Up").click()
@@ -85,7 +89,8 @@ def test_log_in_with_email_and_log_out(page, live_server, admin, password, works
     page.get_by_placeholder("Email address").fill(admin.email)
     page.get_by_placeholder("Password").fill(password)
     page.get_by_role("button", name="Sign In").click()
-    expect(page).to_have_url(f"{live_server.url}/w/{workspace.slug}/canvas/")
+    expect(page).to_have_url(f"{live_server.url}/w/{workspace.slug}/")
+    expect(page.get_by_test_id("onboarding-step")).to_have_count(3)
     expect(page.get_by_test_id("current-user")).to_have_text(admin.email)
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
