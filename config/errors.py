@@ -27,6 +27,15 @@ class PrivateExceptionReporterFilter(SafeExceptionReporterFilter):
             cleansed = _URL_PASSWORD.sub(rf"\g<head>{self.cleansed_substitute}@", cleansed)
         return cleansed
 
+    def get_safe_request_meta(self, request):
+        meta = super().get_safe_request_meta(request)
+        if self.is_active(request):
+            # The query string again, as the server passed it on (gunicorn adds RAW_URI).
+            for key in ("QUERY_STRING", "RAW_URI", "REQUEST_URI"):
+                if meta.get(key):
+                    meta[key] = self.cleansed_substitute
+        return meta
+
     def get_post_parameters(self, request):
         if request is None or not self.is_active(request):
             return super().get_post_parameters(request)

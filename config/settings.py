@@ -208,6 +208,9 @@ require_in_production(
     "the console backend would print password-reset and invitation links in the logs.",
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Pinsync <noreply@localhost>")
+# Operators mailed the report of every server error (without values: config/errors.py).
+ADMINS = [("Pinsync operators", address) for address in env.list("ADMINS", default=[])]
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
@@ -306,7 +309,10 @@ LOGGING = {
     "loggers": {
         # A 403 or 404 is one line, without the stack trace Django attaches.
         "django.request": {"filters": ["client_errors_one_line"]},
+        # At DEBUG these would log every query's parameters, and a missing template
+        # variable's whole context (query strings, form values): customers' emails.
         "django.db.backends": {"level": "WARNING"},
+        "django.template": {"level": "INFO"},
         # runserver already prints this line itself.
         "django.utils.autoreload": {"level": "WARNING"},
         # django-q2 logs every enqueue and worker heartbeat at INFO.
