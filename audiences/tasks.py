@@ -6,15 +6,13 @@ SYNC_FLUSH_RUN_SECONDS, well below django-q2's timeout, then queues its own
 successor. At most SYNC_FLUSHERS loops run at once, across every machine (a
 lease per slot in the database); a schedule every minute restarts a chain a
 killed worker broke, and entry wakes one at once. The loop stops within a
-second on SIGINT/SIGTERM (Ctrl-C reaches the worker processes too), lets its
-requests in flight settle, and queues no successor.
+second when its cluster stops (canvas/shutdown.py), lets its requests in flight
+settle, and queues no successor.
 """
 
 from __future__ import annotations
 
 import secrets
-import signal
-import threading
 import time
 from datetime import timedelta
 
@@ -26,32 +24,9 @@ from django_q.tasks import async_task
 
 from audiences.flusher import Flusher
 from audiences.models import FlusherSlot
+from canvas.shutdown import stop_requested
 
 FLUSH_TASK = "audiences.tasks.sync_flush_task"
-
-
-class _StopOnSignal:
-    """True once SIGINT or SIGTERM arrived (handlers installed only in a main thread)."""
-
-    def __init__(self) -> None:
-        self.stopped = False
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> _StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._stop)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
-
-    def _stop(self, signum, frame) -> None:
-        self.stopped = True
-
-    def __call__(self) -> bool:
-        return self.stopped
 
 
 # A loop renews its slot every couple of seconds; one not renewed for this long died.
@@ -120,20 +95,21 @@ def sync_flush_task(wait_for_slot: bool = False) -> dict[str, int]:
     if Conf.SYNC:
         # Tasks run inline (tests, sync mode): send what is due and return.
         return _stats(Flusher().flush_until_idle())
+    if stop_requested():
+        return {"stopping": 1}  # picked up as the cluster stops: the next cluster starts its own
     holder = secrets.token_hex(8)
     wait = SLOT_LEASE.total_seconds() + 1.0 if wait_for_slot else 0.0
     if _slot_acquire(holder, wait=wait) is None:
         return {"busy": 1}
     try:
-        with _StopOnSignal() as stop:
-            stats = Flusher().flush_run(
-                seconds=settings.SYNC_FLUSH_RUN_SECONDS,
-                stop=stop,
-                heartbeat=lambda: _slot_renew(holder),
-            )
+        stats = Flusher().flush_run(
+            seconds=settings.SYNC_FLUSH_RUN_SECONDS,
+            stop=stop_requested,
+            heartbeat=lambda: _slot_renew(holder),
+        )
     finally:
         _slot_release(holder)
-    if not stop.stopped:
+    if not stop_requested():
         sync_flush_enqueue()
     return _stats(stats)
 

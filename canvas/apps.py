@@ -8,5 +8,10 @@ class CanvasConfig(AppConfig):
     verbose_name = "Workspaces and canvases"
 
     def ready(self) -> None:
-        # The step kinds this app ships register themselves on import.
-        from canvas.steps import delay  # noqa: F401
+        from django_q.signals import post_spawn
+
+        from canvas.shutdown import stop_on_interrupt
+        from canvas.steps import delay  # noqa: F401 - the step kinds shipped here register on import
+
+        # Each worker process of a cluster records a Ctrl-C for its long tasks to see.
+        post_spawn.connect(stop_on_interrupt, dispatch_uid="pinsync-stop-on-interrupt")

@@ -24,6 +24,7 @@ from django_q.tasks import async_task
 
 from canvas import metrics
 from canvas.models import CanvasStatus, Enrollment, EnrollmentState, Step
+from canvas.shutdown import stop_requested
 from canvas.steps.registry import Arrival, arrival_counts, get_kind
 
 CHUNK_SIZE = 5_000
@@ -161,6 +162,8 @@ def engine_advance(
         chunks += 1
         if max_seconds is not None and time.monotonic() - started >= max_seconds:
             break  # at least one chunk per call, then within the time given
+        if stop_requested():
+            break  # the cluster is stopping; the next run carries on (canvas/shutdown.py)
         if connection.vendor == "sqlite" and settings.ENGINE_SQLITE_YIELD_SECONDS:
             # SQLite's write lock is not fair: a writer that commits and begins again at
             # once starves the others (they poll with growing sleeps). A pause between

@@ -40,9 +40,10 @@ def _database_env() -> dict[str, str]:
 
 
 class Cluster:
-    """`manage.py qcluster` in its own process group, so SIGKILL takes every worker."""
+    """`manage.py qcluster` (or `worker`) in its own process group, so SIGKILL takes every worker."""
 
-    def __init__(self, sandbox_url: str, **env: str) -> None:
+    def __init__(self, sandbox_url: str, command: str = "qcluster", **env: str) -> None:
+        self.command = command
         self.env = {
             **os.environ,
             **_database_env(),
@@ -57,7 +58,7 @@ class Cluster:
 
     def start(self) -> "Cluster":
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
+            [sys.executable, "manage.py", self.command],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -75,15 +76,31 @@ class Cluster:
         if self.process is not None and self.process.poll() is None and not self.interrupt():
             self.kill()
 
-    def interrupt(self) -> bool:
+    def interrupt(self, signum: int = signal.SIGINT) -> bool:
         """Ctrl-C, as a terminal sends it to the process group; True if it stopped by itself."""
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGINT)
+        os.killpg(self.process.pid, signum)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             return False
         return True
+
+    def processes(self) -> list[int]:
+        """Every process of the cluster: this one and all it started, in any session."""
+        assert self.process is not None
+        parent_of = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # "pid (name) state ppid …": the name may hold spaces, so split after it.
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it ended meanwhile
+            parent_of[int(stat.parent.name)] = int(fields[1])
+        found = [self.process.pid]
+        for pid in found:
+            found += [child for child, parent in parent_of.items() if parent == pid]
+        return found
 
 
 @pytest.fixture
@@ -228,6 +245,37 @@ def test_ctrl_c_stops_the_cluster_with_every_item_settled_or_pending(
     draft_audience.refresh_from_db()
     snapshot = pinterest_sandbox.state.customer_list_snapshot(draft_audience.customer_list_id)
     assert set(snapshot["members"]) == expected_members()
+
+
+def test_sigterm_stops_the_worker_with_every_item_settled_or_pending(
+    ten_thousand, admin, draft_audience, cluster, pinterest_sandbox
+):
+    # `manage.py worker`, as Docker, Kubernetes, systemd and honcho (`make run`) stop it:
+    # SIGTERM to its process group; the cluster it runs is in a session of its own.
+    pinterest_sandbox.state.set_faults(latency_ms=1_000)  # requests in flight at the SIGTERM
+    running = cluster(command="worker")
+    canvas_launch(canvas=ten_thousand, user=admin)
+    wait_until(lambda: settled(ten_thousand)[SyncState.SYNCED] >= 1_900, "a first batch synced")
+    started = running.processes()
+    assert len(started) >= 6  # this command, qcluster, its sentinel, workers, pusher, monitor
+
+    assert running.interrupt(signal.SIGTERM), "the worker did not stop on SIGTERM"
+    assert running.process.returncode == 0
+    assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []
+    at_stop = settled(ten_thousand)
+    assert SyncState.IN_FLIGHT not in at_stop
+    assert at_stop[SyncState.SYNCED] + at_stop[SyncState.PENDING] == 9_000
+    assert at_stop[SyncState.NOT_SYNCED] == 1_000
+
+    cluster(command="worker")
+    wait_until(lambda: settled(ten_thousand)[SyncState.SYNCED] == 9_000, "9,000 synced")
+    assert settled(ten_thousand) == {SyncState.SYNCED: 9_000, SyncState.NOT_SYNCED: 1_000}
+    draft_audience.refresh_from_db()
+    snapshot = pinterest_sandbox.state.customer_list_snapshot(draft_audience.customer_list_id)
+    assert set(snapshot["members"]) == expected_members()
+    step = ten_thousand.steps.get()
+    totals = step_analytics(canvas=ten_thousand)[step.pk]
+    assert (totals[analytics.SYNCED], totals[analytics.PENDING]) == (9_000, 0)
 
 
 def test_two_clusters_share_one_budget_and_count_once(
