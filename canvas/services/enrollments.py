@@ -30,6 +30,7 @@ from canvas.models import (
 )
 from canvas.segments import segment_apply
 from canvas.services.jobs import jobs_gone_quiet
+from canvas.shutdown import stop_requested
 from canvas.steps.registry import arrival_counts
 
 ENTRY_CHUNK = 20_000
@@ -152,6 +153,8 @@ def canvas_enter_segment(
     while not finished and (max_windows is None or windows < max_windows):
         if windows and max_seconds is not None and time.monotonic() - started >= max_seconds:
             break  # at least one window per call, then within the time given
+        if windows and stop_requested():
+            break  # the cluster is stopping: the next run resumes after the last window
         count, finished = _enter_next_window(canvas, now, window_size)
         entered += count
         unwoken += count
