@@ -52,9 +52,33 @@ def stripped_text(value: object, field: str) -> str:
     return text
 
 
+def plain_email(text: str) -> str | None:
+    """The email as normalize_email returns it when `text` (trimmed, not blank) is valid
+    printable ASCII; None when only normalize_email can tell (non-ASCII, or invalid).
+
+    The common case in one pass, for imports that check a million cells.
+    """
+    if text.isascii() and text.isprintable():
+        email = text.lower()  # ASCII is its own NFC form; printable holds no control character
+        if len(email) <= EMAIL_MAX_LENGTH and _EMAIL.fullmatch(email):
+            return email
+    return None
+
+
+def plain_maid(text: str) -> str | None:
+    """The MAID as stored for `text` (trimmed, not blank): lowercased, or "" for the
+    all-zero id; None when it is not a MAID (normalize_maid says why)."""
+    maid = text.lower()
+    if _UUID.fullmatch(maid):
+        return "" if maid == ALL_ZERO_MAID else maid
+    return None
+
+
 def normalize_email(value: object) -> str:
     """Trimmed, lowercased, NFC email that looks like local@domain.tld."""
     text = stripped_text(value, EMAIL)
+    if (plain := plain_email(text)) is not None:
+        return plain
     if text.isascii():
         email = text.lower()  # ASCII is its own NFC form
     else:

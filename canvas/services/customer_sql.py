@@ -16,9 +16,8 @@ fixed and the database does the work:
 """
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -49,39 +48,56 @@ _SQLITE_MERGE = (
 )
 
 
-@dataclass(frozen=True)
-class CustomerRow:
-    """One customer to write: standard field values (None where not carried), attributes, line."""
-
-    external_id: str
-    values: tuple[Any, ...]  # in the order of FIELDS
-    attributes: dict[str, Any]
-    line: int | None = None
+# One customer to write: external_id, the FIELDS' values (None where not carried),
+# attributes, and the import line. Plain tuples: a million of them per big import.
+CustomerRow = tuple[str, Any, Any, Any, Any, dict[str, Any], int | None]
+# What the database says of a row it wrote: id, external_id, created, and the import's
+# first line for this customer (the row's own, unless an earlier chunk wrote it).
+WrittenRow = tuple[int, str, bool, int | None]
 
 
-@dataclass(frozen=True)
-class WrittenRow:
-    """What the database says of a row it wrote."""
+class EncodedRows(NamedTuple):
+    """Rows as the statement parameters of one database, computed without a query."""
 
-    id: int
-    external_id: str
-    created: bool
-    # The import's first line for this customer (the row's own, unless an earlier chunk wrote it).
-    first_line: int | None
+    vendor: str
+    common: list[int]  # indexes in FIELDS of the fields every row carries
+    varying: list[int]  # … and of those only some rows carry
+    payload: list[Any]  # [JSON array] on SQLite, one array per column on PostgreSQL
+
+
+def customer_rows_encode(rows: list[CustomerRow], *, vendor: str) -> EncodedRows:
+    """Lay the rows out for the vendor's statements: pure Python, so an import's helper
+    process does it for the next chunk while this one is written."""
+    common = [i for i in range(len(FIELDS)) if all(r[1 + i] is not None for r in rows)]
+    varying = [
+        i for i in range(len(FIELDS)) if i not in common and any(r[1 + i] is not None for r in rows)
+    ]
+    if vendor == "sqlite":
+        payload: list[Any] = [json.dumps(rows, separators=(",", ":"))]
+    else:
+        payload = [
+            [r[0] for r in rows],
+            *[[r[1 + i] for r in rows] for i in range(len(FIELDS))],
+            [json.dumps(r[5]) for r in rows],
+            [r[6] for r in rows],
+        ]
+    return EncodedRows(vendor=vendor, common=common, varying=varying, payload=payload)
 
 
 def customer_rows_write(
-    *, workspace_id: int, rows: list[CustomerRow], import_id: int | None, now: datetime
+    *,
+    workspace_id: int,
+    rows: list[CustomerRow],
+    import_id: int | None,
+    now: datetime,
+    encoded: EncodedRows | None = None,
 ) -> list[WrittenRow]:
     """Create or update the rows (distinct external_ids, sorted); call inside a transaction."""
     if not rows:
         return []
-    common = [i for i, _ in enumerate(FIELDS) if all(r.values[i] is not None for r in rows)]
-    varying = [
-        i
-        for i, _ in enumerate(FIELDS)
-        if i not in common and any(r.values[i] is not None for r in rows)
-    ]
+    if encoded is None or encoded.vendor != connection.vendor:
+        encoded = customer_rows_encode(rows, vendor=connection.vendor)
+    varying = encoded.varying
     sqlite = connection.vendor == "sqlite"
     with connection.cursor() as cursor:
         if sqlite:
@@ -89,23 +105,17 @@ def customer_rows_write(
             # until commit, and AUTOINCREMENT ids only grow, so a larger id is a new row.
             cursor.execute(f"SELECT coalesce(max(id), 0) FROM {TABLE}")  # noqa: S608 - the model's table
             (known_max,) = cursor.fetchone()
-            cursor.execute(*_sqlite_upsert(workspace_id, rows, common, import_id, now))
-            written = [
-                WrittenRow(id=pk, external_id=xid, created=pk > known_max, first_line=line)
-                for pk, xid, line in cursor.fetchall()
-            ]
+            cursor.execute(*_sqlite_upsert(workspace_id, encoded, import_id, now))
+            written = [(pk, x, pk > known_max, line) for pk, x, line in cursor.fetchall()]
         else:
-            cursor.execute(*_postgresql_upsert(workspace_id, rows, common, import_id, now))
-            written = [
-                WrittenRow(id=pk, external_id=xid, created=created, first_line=line)
-                for pk, xid, line, created in cursor.fetchall()
-            ]
+            cursor.execute(*_postgresql_upsert(workspace_id, encoded, import_id, now))
+            written = [(pk, x, new, line) for pk, x, line, new in cursor.fetchall()]
         if varying:
-            ids = {w.external_id: w.id for w in written if not w.created}
+            ids = {x: pk for pk, x, new, _ in written if not new}
             known = [
-                (ids[r.external_id], *[r.values[i] for i in varying])
+                (ids[r[0]], *[r[1 + i] for i in varying])
                 for r in rows
-                if r.external_id in ids and any(r.values[i] is not None for i in varying)
+                if r[0] in ids and any(r[1 + i] is not None for i in varying)
             ]
             if known:
                 statement = _sqlite_update if sqlite else _postgresql_update
@@ -132,10 +142,7 @@ _COLUMNS = (
 )
 
 
-def _sqlite_upsert(workspace_id, rows, common, import_id, now) -> tuple[str, list]:
-    payload = json.dumps(
-        [[r.external_id, *r.values, r.attributes, r.line] for r in rows], separators=(",", ":")
-    )
+def _sqlite_upsert(workspace_id, encoded, import_id, now) -> tuple[str, list]:
     fields = ", ".join(
         f"coalesce(json_extract(r.value, '$[{n}]'), %s)" for n, _ in enumerate(FIELDS, start=1)
     )
@@ -146,16 +153,15 @@ def _sqlite_upsert(workspace_id, rows, common, import_id, now) -> tuple[str, lis
         f"SELECT %s, json_extract(r.value, '$[0]'), {fields}, json_extract(r.value, '$[{last}]'), "
         f"%s, %s, %s, json_extract(r.value, '$[{last + 1}]') FROM json_each(%s) AS r WHERE true "
         "ON CONFLICT (workspace_id, external_id) DO UPDATE SET "
-        f"{_update_set(common, import_id, _SQLITE_MERGE.format(t=TABLE))} "
+        f"{_update_set(encoded.common, import_id, _SQLITE_MERGE.format(t=TABLE))} "
         "RETURNING id, external_id, last_import_line"
     )
     moment = connection.ops.adapt_datetimefield_value(now)
-    params = [workspace_id, *DEFAULTS.values(), moment, moment, import_id, payload]
+    params = [workspace_id, *DEFAULTS.values(), moment, moment, import_id, *encoded.payload]
     return sql, params
 
 
-def _postgresql_upsert(workspace_id, rows, common, import_id, now) -> tuple[str, list]:
-    columns = [[r.values[i] for r in rows] for i, _ in enumerate(FIELDS)]
+def _postgresql_upsert(workspace_id, encoded, import_id, now) -> tuple[str, list]:
     fields = ", ".join(f"coalesce(r.{name}, %s)" for name in FIELDS)
     sql = (
         f"INSERT INTO {TABLE} ({_COLUMNS}) "  # noqa: S608 - names from the model, values as parameters
@@ -166,20 +172,10 @@ def _postgresql_upsert(workspace_id, rows, common, import_id, now) -> tuple[str,
         # Rows are locked in this order: two calls never wait on each other in a circle.
         "ORDER BY r.n "
         "ON CONFLICT (workspace_id, external_id) DO UPDATE SET "
-        f"{_update_set(common, import_id, f'{TABLE}.attributes || excluded.attributes')} "
+        f"{_update_set(encoded.common, import_id, f'{TABLE}.attributes || excluded.attributes')} "
         "RETURNING id, external_id, last_import_line, (xmax = 0)"
     )
-    params = [
-        workspace_id,
-        *DEFAULTS.values(),
-        now,
-        now,
-        import_id,
-        [r.external_id for r in rows],
-        *columns,
-        [json.dumps(r.attributes) for r in rows],
-        [r.line for r in rows],
-    ]
+    params = [workspace_id, *DEFAULTS.values(), now, now, import_id, *encoded.payload]
     return sql, params
 
 

@@ -3,7 +3,7 @@
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +16,7 @@ from canvas.customer_fields import (
 )
 from canvas.erasure import erasure_hooks_run
 from canvas.models import Customer, CustomerImport, Workspace
-from canvas.services.customer_sql import FIELDS, CustomerRow, customer_rows_write
+from canvas.services.customer_sql import FIELDS, CustomerRow, EncodedRows, customer_rows_write
 
 STANDARD_FIELDS = ("external_id", *FIELDS)
 _STANDARD = frozenset(STANDARD_FIELDS)
@@ -48,26 +48,32 @@ class CustomerDataError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class CustomerRecord:
+class CustomerRecord(NamedTuple):
     """A validated customer record: only the fields it carried are set."""
 
+    # A tuple, not a dataclass: a million CSV rows each make one.
     external_id: str
-    fields: dict[str, Any] = field(default_factory=dict)
-    attributes: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any]
+    attributes: dict[str, Any]
     # The line of the CSV file it came from, for imports.
     line: int | None = None
+
+
+def plain_flag(text: str) -> bool | None:
+    """True or false for a trimmed cell that says so (true/false, yes/no, 1/0…); else None."""
+    word = text.lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    return None
 
 
 def _parse_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
+    if isinstance(value, str) and (flag := plain_flag(value.strip())) is not None:
+        return flag
     raise CustomerDataError(name, "expected true or false")
 
 
@@ -190,11 +196,55 @@ class UpsertResult:
     merged: list[MergedRow] = field(default_factory=list)
 
 
+class PreparedCustomers(NamedTuple):
+    """Records of one call merged by external_id and laid out as rows, before any query."""
+
+    rows: list[CustomerRow]  # one per external_id, in external_id order
+    lines: dict[str, int | None]  # the line each row took its place from (its first record's)
+    later: list[tuple[int, str]]  # (line, external_id) of the records merged into an earlier one
+    encoded: EncodedRows | None = None  # the rows as statement parameters, when prepared ahead
+
+
+def customers_prepare(records: list[CustomerRecord]) -> PreparedCustomers:
+    """Merge the records of one call (later ones win) into rows: pure Python, no query."""
+    merged: dict[str, CustomerRecord] = {}
+    later: list[tuple[int, str]] = []
+    for record in records:
+        earlier = merged.get(record.external_id)
+        if earlier is not None:
+            if record.line is not None:
+                later.append((record.line, record.external_id))
+            record = CustomerRecord(
+                external_id=record.external_id,
+                fields={**earlier.fields, **record.fields},
+                attributes={**earlier.attributes, **record.attributes},
+                line=earlier.line,
+            )
+        merged[record.external_id] = record
+    rows = []
+    email, ios_idfa, android_gaid, ads_tracking_enabled = FIELDS
+    for external_id in sorted(merged):
+        fields, attributes, line = merged[external_id][1:]
+        get = fields.get
+        rows.append(
+            (
+                external_id,
+                get(email),
+                get(ios_idfa),
+                get(android_gaid),
+                get(ads_tracking_enabled),
+                attributes,
+                line,
+            )
+        )
+    return PreparedCustomers(rows=rows, lines={x: r.line for x, r in merged.items()}, later=later)
+
+
 @transaction.atomic
 def customers_upsert(
     *,
     workspace: Workspace,
-    records: list[CustomerRecord],
+    records: list[CustomerRecord] | PreparedCustomers,
     customer_import: CustomerImport | None = None,
 ) -> UpsertResult:
     """Create or update customers by external_id in two statements at most; attributes merge.
@@ -206,60 +256,35 @@ def customers_upsert(
     a customer an earlier line of the same file wrote is counted as merged into
     that line, neither created nor updated.
     """
-    merged: dict[str, CustomerRecord] = {}
-    later: list[CustomerRecord] = []
-    for record in records:
-        earlier = merged.get(record.external_id)
-        if earlier is not None:
-            later.append(record)
-            record = CustomerRecord(
-                external_id=record.external_id,
-                fields={**earlier.fields, **record.fields},
-                attributes={**earlier.attributes, **record.attributes},
-                line=earlier.line,
-            )
-        merged[record.external_id] = record
-    rows = []
-    for external_id in sorted(merged):
-        record = merged[external_id]
-        values = record.fields.get
-        rows.append(
-            CustomerRow(
-                external_id=external_id,
-                values=(values(FIELDS[0]), values(FIELDS[1]), values(FIELDS[2]), values(FIELDS[3])),
-                attributes=record.attributes,
-                line=record.line,
-            )
-        )
+    prepared = records if isinstance(records, PreparedCustomers) else customers_prepare(records)
     written = customer_rows_write(
         workspace_id=workspace.pk,
-        rows=rows,
+        rows=prepared.rows,
         import_id=customer_import.pk if customer_import is not None else None,
         now=timezone.now(),
+        encoded=prepared.encoded,
     )
     created = updated = 0
     first_lines: dict[str, int] = {}
     merged_rows: list[MergedRow] = []
-    for row in written:
-        line = merged[row.external_id].line
-        if customer_import is not None and row.first_line is not None:
-            first_lines[row.external_id] = row.first_line
-            if line is not None and row.first_line != line:
-                merged_rows.append(MergedRow(line, row.external_id, row.first_line))
+    for _, external_id, is_new, first_line in written:
+        if customer_import is not None and first_line is not None:
+            first_lines[external_id] = first_line
+            line = prepared.lines[external_id]
+            if line is not None and first_line != line:
+                merged_rows.append(MergedRow(line, external_id, first_line))
                 continue
-        if row.created:
+        if is_new:
             created += 1
         else:
             updated += 1
-    for record in later:
-        if record.line is not None and record.external_id in first_lines:
-            merged_rows.append(
-                MergedRow(record.line, record.external_id, first_lines[record.external_id])
-            )
+    for line, external_id in prepared.later:
+        if external_id in first_lines:
+            merged_rows.append(MergedRow(line, external_id, first_lines[external_id]))
     return UpsertResult(
         created=created,
         updated=updated,
-        customer_ids={row.external_id: row.id for row in written},
+        customer_ids={row[1]: row[0] for row in written},
         merged=sorted(merged_rows, key=lambda m: m.line),
     )
 
