@@ -39,6 +39,11 @@ workspace_urlpatterns = [
     path("customers/<int:customer_id>/delete/", customers.customer_delete, name="customer_delete"),
     path("customers/import/", customers.customer_import, name="customer_import"),
     path(
+        "customers/import/template.csv",
+        customers.customer_import_template,
+        name="customer_import_template",
+    ),
+    path(
         "customers/imports/<int:import_id>/",
         customers.customer_import_detail,
         name="customer_import_detail",

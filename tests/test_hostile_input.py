@@ -230,6 +230,7 @@ READ_ONLY = {
     "canvas:customer_detail",
     "canvas:customer_import_detail",
     "canvas:customer_import_errors",
+    "canvas:customer_import_template",
     "canvas:members",
     "canvas:api_keys",
     "partners:technology_partners",

@@ -70,6 +70,15 @@ _STANDARD = frozenset(STANDARD_FIELDS)
 _FIELDS = _STANDARD - {"external_id"}
 
 
+# Offered for download on the import page, and shown there as the example: every
+# standard column, and two custom attributes (text, and a number).
+TEMPLATE_CSV = (
+    "external_id,email,ios_idfa,android_gaid,ads_tracking_enabled,plan,lifetime_value\n"
+    "cust-1001,ada@example.com,6d92078a-8246-4ba4-ae5b-76104861e7dc,,true,gold,1250.50\n"
+    "cust-1002,grace@example.com,,38400000-8cf0-11bd-b23e-10b96e40000d,false,silver,310\n"
+)
+
+
 class CustomerFileError(ValueError):
     """A file that cannot be imported at all; the message is for the person who chose it."""
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,6 +12,7 @@ from canvas.forms import CustomerImportForm
 from canvas.models import Customer, Enrollment, EnrollmentState, ImportStatus
 from canvas.services.customers import customers_delete
 from canvas.services.imports import (
+    TEMPLATE_CSV,
     CustomerFileError,
     customer_import_error_report,
     customer_import_upload,
@@ -20,6 +21,7 @@ from canvas.steps.registry import all_kinds, get_kind
 from canvas.tables import CUSTOMERS_PER_PAGE, CustomerTable, keyset_page
 
 RECENT_IMPORTS = 10
+RECENT_IMPORTS_LINKED = 3
 ERRORS_SHOWN = 100
 ENROLLMENTS_SHOWN = 100
 
@@ -52,6 +54,9 @@ def customers(request):
     context = {
         "search": search,
         "page": page,
+        # Counted on the first page only: pages further on are read by id, never counted.
+        "total": all_customers.count() if page.newer_before is None else None,
+        "recent_imports": request.workspace.customer_imports.all()[:RECENT_IMPORTS_LINKED],
         "table": CustomerTable(page.rows, workspace_slug=request.workspace.slug),
         # Only asked when the page is empty, and cheap then: EXISTS, not COUNT.
         "has_customers": bool(page.rows) or all_customers.exists(),
@@ -72,7 +77,9 @@ def _attribute_text(value) -> str:
 
 def customer_detail(request, customer_id: int):
     """One customer: identifiers, attributes and the canvases they entered."""
-    customer = get_object_or_404(Customer, workspace=request.workspace, pk=customer_id)
+    customer = get_object_or_404(
+        Customer.objects.select_related("last_import"), workspace=request.workspace, pk=customer_id
+    )
     enrollments = list(
         Enrollment.objects.filter(customer=customer)
         .select_related("canvas__workspace", "step")
@@ -127,10 +134,18 @@ def customer_import(request):
         status = 400
     context = {
         "form": form,
+        "template_csv": TEMPLATE_CSV,
         "max_size": settings.CUSTOMER_IMPORT_MAX_BYTES,
         "imports": request.workspace.customer_imports.select_related("created_by")[:RECENT_IMPORTS],
     }
     return render(request, "canvas/customers/import.html", context, status=status)
+
+
+def customer_import_template(request):
+    """A CSV to fill in: the header with every standard column, and two example rows."""
+    response = HttpResponse(TEMPLATE_CSV, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="pinsync-customers-template.csv"'
+    return response
 
 
 def customer_import_detail(request, import_id: int):

@@ -57,14 +57,17 @@ class Command(BaseCommand):
         self.stderr.flush()
 
     def _summary(self, job: CustomerImport, errors_csv: Path | None) -> None:
+        merged = f", {job.merged_count:,} merged into earlier rows" if job.merged_count else ""
         self.stdout.write(
             f"Imported {job.file_name} into {job.workspace.name}: {job.created_count:,} created, "
-            f"{job.updated_count:,} updated, {job.error_count:,} skipped."
+            f"{job.updated_count:,} updated, {job.error_count:,} skipped{merged}."
         )
-        if not job.error_count:
+        noted = job.error_count + job.merged_count
+        if not noted:
             return
-        shown = min(job.error_count, ERRORS_PRINTED)
-        self.stdout.write(f"Skipped rows (first {shown} of {job.error_count:,}):")
+        shown = min(noted, ERRORS_PRINTED)
+        what = "Skipped and merged rows" if job.merged_count else "Skipped rows"
+        self.stdout.write(f"{what} (first {shown} of {noted:,}):")
         for error in job.row_errors.order_by("line")[:ERRORS_PRINTED]:
             who = f" ({error.external_id})" if error.external_id else ""
             self.stdout.write(f"  line {error.line}{who}: {error.field}: {error.reason}")
