@@ -163,7 +163,8 @@ class Command(BaseCommand):
             server.wait(timeout=30)
         refused = {s: c for s, c in statuses.items() if s not in (200, 201)}
         if refused:
-            raise CommandError(f"calls refused: {refused}")
+            log = (self.scratch / "server.log").read_text()[-3000:]
+            raise CommandError(f"calls refused: {refused}; the server said:\n{log}")
         if events:
             done = Enrollment.objects.filter(canvas=canvas).count()
             what = "customers entered the canvas"
@@ -209,6 +210,7 @@ class Command(BaseCommand):
             "application = get_wsgi_application()"
         )
         (self.scratch / "bench_wsgi.py").write_text(app.replace("; ", "\n") + "\n")
+        self.server_log = (self.scratch / "server.log").open("w")
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -230,6 +232,9 @@ class Command(BaseCommand):
             ],  # fmt: skip
             cwd=settings.BASE_DIR,
             env=env,
+            # Its log (a line per call) goes to a file, shown if something goes wrong.
+            stdout=self.server_log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -241,7 +246,8 @@ class Command(BaseCommand):
             except OSError:
                 time.sleep(0.2)
         server.terminate()
-        raise CommandError("the web server did not start within 60 s")
+        log = (self.scratch / "server.log").read_text()[-3000:]
+        raise CommandError(f"the web server did not start within 60 s:\n{log}")
 
     def _send(self, port: int, keys: list[str], bodies: list[bytes]) -> tuple[float, dict]:
         """Send every body, each client taking the next one; returns seconds and status counts."""
