@@ -96,7 +96,12 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, default=1_000_000, help="csv")
         parser.add_argument("--clients", type=int, default=4, help="concurrent API clients")
         parser.add_argument("--workers", type=int, default=1, help="web server processes")
-        parser.add_argument("--threads", type=int, default=4, help="threads per web process")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            help="threads per web process (default 1 on SQLite, which writes one transaction "
+            "at a time and makes the others poll for its lock; 4 on PostgreSQL)",
+        )
         parser.add_argument("--here", action="store_true", help="Use the configured database.")
 
     def handle(self, *args, **options):
@@ -153,8 +158,9 @@ class Command(BaseCommand):
         bodies = [
             self._body(start, min(PER_CALL, n - start), events) for start in range(0, n, PER_CALL)
         ]
+        threads = options["threads"] or (1 if connection.vendor == "sqlite" else 4)
         port = _free_port()
-        server = self._server(port, options["workers"], options["threads"])
+        server = self._server(port, options["workers"], threads)
         try:
             seconds, statuses = self._send(port, keys, bodies)
             rss = _peak_rss_mb(server.pid)
@@ -173,7 +179,7 @@ class Command(BaseCommand):
             what = "customers created"
         if done != n:
             raise CommandError(f"{done:,} of {n:,} {what}")
-        server_name = f"gunicorn {options['workers']} process(es) × {options['threads']} threads"
+        server_name = f"gunicorn {options['workers']} process(es) × {threads} thread(s)"
         self._report(
             options["mode"],
             n,
