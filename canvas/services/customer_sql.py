@@ -1,9 +1,10 @@
 """The statements that write customers in bulk, one set of them per call, on SQLite and PostgreSQL.
 
 Django's bulk_create compiles an upsert field by field and row by row: that was
-half of a 1,000-customer API call. Here the rows travel as one parameter per
-column (a JSON array on SQLite, arrays on PostgreSQL), so the statement text is
-fixed and the database does the work:
+half of a 1,000-customer API call. Here the rows travel as one parameter, a JSON
+array of arrays (json_each on SQLite, jsonb_array_elements on PostgreSQL), so the
+statement text is fixed, whatever the number of rows (SQLite's limit on parameters
+never applies), and the database does the work:
 
 1. One `INSERT … ON CONFLICT DO UPDATE` in external_id order creates the new
    customers whole, and locks and updates the known ones: the standard fields
@@ -35,9 +36,10 @@ _SQLITE_JSON_VALUE = (
     "WHEN 'null' THEN json('null') WHEN 'array' THEN json(value) "
     "WHEN 'object' THEN json(value) ELSE value END"
 )
-# json_patch is RFC 7396: a null value deletes the key. Attributes keep nulls, so a
-# call whose attributes may hold one (the text has "null" somewhere) takes the slower
-# key-by-key merge, which gives the same result as PostgreSQL's jsonb ||.
+# json_patch is RFC 7396: a null value deletes the key (and objects merge deeply, but
+# attribute values are never objects). Attributes keep nulls, so a call whose
+# attributes may hold one (the text has "null" somewhere) takes the slower key-by-key
+# merge; both give what PostgreSQL's jsonb || gives (tests/canvas/test_customers_upsert.py).
 _SQLITE_MERGE = (
     "CASE WHEN excluded.attributes = '{{}}' THEN {t}.attributes "  # noqa: S608 - no values
     "WHEN instr(excluded.attributes, 'null') = 0 THEN json_patch({t}.attributes, excluded.attributes) "

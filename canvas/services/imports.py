@@ -7,7 +7,9 @@ The format (also explained on the import page): a header row naming the columns;
 external_id is required; email, ios_idfa, android_gaid and ads_tracking_enabled
 are the standard fields; any other column is a custom attribute whose values are
 numbers when they look like one (42, -7, 3.5; not 007) and text otherwise. Empty
-cells are skipped, so they leave what is already stored unchanged.
+cells are skipped, so they leave what is already stored unchanged. A later row of
+an external_id the file already named is merged into that earlier row (reported
+"merged into line N"): created + updated + skipped + merged = the file's rows.
 """
 
 import contextlib
