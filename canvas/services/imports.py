@@ -17,15 +17,10 @@ import csv
 import io
 import itertools
 import logging
-import multiprocessing
-import queue
-import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from operator import itemgetter
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, reset_queries, transaction
@@ -33,43 +28,29 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from canvas.customer_fields import plain_email, plain_maid
 from canvas.models import CustomerImport, CustomerImportRowError, ImportStatus, User, Workspace
-from canvas.services.customer_sql import FIELDS, customer_rows_encode
 from canvas.services.customers import (
-    EXTERNAL_ID_MAX_LENGTH,
     MAX_ATTRIBUTE_NAME,
     STANDARD_FIELDS,
-    CustomerDataError,
-    CustomerRecord,
-    PreparedCustomers,
-    customer_record_parse,
-    customers_prepare,
     customers_upsert,
-    plain_flag,
-    storable_number,
+)
+from canvas.services.import_rows import (  # noqa: F401 - customer_row_parse: a row's meaning, imported from here too
+    ParsedChunk,
+    customer_chunk_parse,
+    customer_row_merged,
+    customer_row_parse,
 )
 from canvas.services.jobs import jobs_gone_quiet
+from canvas.services.read_ahead import read_ahead
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 IMPORT_CHUNK_ROWS = 2_000
-# The field reported for a row whose number of cells does not match the header.
-ROW_FIELD = "(row)"
 # The columns of the skipped-rows report: fields of CustomerImportRowError.
 ERROR_REPORT_HEADER = ("line", "external_id", "field", "reason")
-_ERROR_EXTERNAL_ID_MAX = CustomerImportRowError._meta.get_field("external_id").max_length
 _FILE_NAME_MAX = CustomerImport._meta.get_field("file_name").max_length
 _DELIMITERS = ",;\t"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Plain integers without leading zeros and plain decimals: 0, 42, -7, 3.50. Not 007,
-# +1, 1e5 or 1,000, which stay text (zip codes, phone numbers, ids).
-_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
-_INT_MAX_DIGITS = 19
-_NUMBER_STARTS = frozenset("-0123456789")
-_STANDARD = frozenset(STANDARD_FIELDS)
-_FIELDS = _STANDARD - {"external_id"}
 
 
 # Offered for download on the import page, and shown there as the example: every
@@ -183,243 +164,9 @@ def customer_file_inspect(*, file: IO[bytes]) -> CustomerFileLayout:
     return CustomerFileLayout(columns=columns, total_rows=total)
 
 
-def _cell_value(cell: str) -> Any:
-    """A number when the cell reads as one that can be stored as such; else the text."""
-    # Most text starts with neither a digit nor a minus: no regex for it.
-    if cell[0] not in _NUMBER_STARTS or not _NUMBER_RE.fullmatch(cell):
-        return cell
-    if "." not in cell and len(cell.lstrip("-")) > _INT_MAX_DIGITS:
-        return cell  # beyond 64 bits (and int() refuses thousands of digits)
-    number = float(cell) if "." in cell else int(cell)
-    # A decimal of hundreds of digits overflows to infinity, which JSON cannot hold.
-    return number if storable_number(number) else cell
-
-
-def _row_error(line: int, external_id: str, field: str, reason: str) -> CustomerImportRowError:
-    return CustomerImportRowError(
-        line=line, external_id=external_id[:_ERROR_EXTERNAL_ID_MAX], field=field, reason=reason
-    )
-
-
-def customer_row_parse(
-    *, columns: tuple[str, ...], line: int, cells: list[str]
-) -> CustomerRecord | CustomerImportRowError:
-    """One CSV row as a validated record, or the (unsaved) reason it is skipped."""
-    id_index = columns.index("external_id")
-    if len(cells) != len(columns):
-        external_id = cells[id_index].strip() if id_index < len(cells) else ""
-        reason = f"has {len(cells)} cells but the header has {len(columns)} columns"
-        return _row_error(line, external_id, ROW_FIELD, reason)
-    raw = {}
-    for name, cell in zip(columns, cells, strict=True):
-        value = cell.strip()
-        if value:
-            raw[name] = value if name in _STANDARD else _cell_value(value)
-    try:
-        return customer_record_parse(raw, line=line)
-    except CustomerDataError as exc:
-        return _row_error(line, raw.get("external_id", ""), exc.field, exc.message)
-
-
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
     while chunk := list(itertools.islice(rows, size)):
         yield chunk
-
-
-class ParsedChunk(NamedTuple):
-    """A chunk of rows checked, before anything is written: its good records and skipped rows."""
-
-    rows: int
-    customers: PreparedCustomers
-    skipped: list[CustomerImportRowError]
-
-
-# A cell only customer_row_parse can judge: its row takes that path.
-_SLOW = object()
-
-
-def _plain_cells(name: str, cells: list[str]) -> list[Any]:
-    """A column's trimmed cells as customer_row_parse stores them: None for an empty cell
-    (not carried), _SLOW where only customer_row_parse can tell (a fault, or non-ASCII)."""
-    if name == "external_id":
-        return [c if c and len(c) <= EXTERNAL_ID_MAX_LENGTH else _SLOW for c in cells]
-    if name == "email":
-        return [c and (e if (e := plain_email(c)) is not None else _SLOW) or None for c in cells]
-    if name in ("ios_idfa", "android_gaid"):
-        return [None if not c else m if (m := plain_maid(c)) is not None else _SLOW for c in cells]
-    if name == "ads_tracking_enabled":
-        return [None if not c else f if (f := plain_flag(c)) is not None else _SLOW for c in cells]
-    # Attribute names were checked with the header; NUL was refused with the file.
-    return [_cell_value(c) if c else None for c in cells]
-
-
-def _parse_chunk(columns: tuple[str, ...], rows: list[tuple[int, list[str]]]) -> ParsedChunk:
-    """The chunk checked and laid out for the database's statements, without a query."""
-    chunk = _check_chunk(columns, rows)
-    if chunk.customers.rows:
-        encoded = customer_rows_encode(chunk.customers.rows)
-        chunk = chunk._replace(customers=chunk.customers._replace(encoded=encoded))
-    return chunk
-
-
-def _check_chunk(columns: tuple[str, ...], rows: list[tuple[int, list[str]]]) -> ParsedChunk:
-    """Check a chunk column by column, the rows with any doubt one by one (customer_row_parse).
-
-    A column is a list: trimming and checking it in comprehensions costs a fraction
-    of a call per cell. Whatever the fast path cannot vouch for goes through
-    customer_row_parse, the one definition of a row, so both give the same records.
-    """
-    width = len(columns)
-    doubtful = [row for row in rows if len(row[1]) != width]
-    even = [row for row in rows if len(row[1]) == width] if doubtful else rows
-    records: list[CustomerRecord] = []
-    if even:
-        table = dict(
-            zip(
-                columns,
-                (
-                    _plain_cells(name, [cell.strip() for cell in column])
-                    for name, column in zip(
-                        columns, zip(*(cells for _, cells in even), strict=True), strict=True
-                    )
-                ),
-                strict=True,
-            )
-        )
-        customers = _plain_customers(table, [line for line, _ in even])
-        if customers is not None and not doubtful:
-            return ParsedChunk(rows=len(rows), customers=customers, skipped=[])
-        ids = table["external_id"]
-        standard = [(n, c) for n, c in table.items() if n in _FIELDS]
-        custom = [(n, c) for n, c in table.items() if n not in _STANDARD]
-        for i, (line, cells) in enumerate(even):
-            fields = {name: column[i] for name, column in standard if column[i] is not None}
-            if ids[i] is _SLOW or _SLOW in fields.values():
-                doubtful.append((line, cells))
-                continue
-            attributes = {name: column[i] for name, column in custom if column[i] is not None}
-            records.append(CustomerRecord(ids[i], fields, attributes, line))
-    skipped = []
-    for line, cells in doubtful:
-        parsed = customer_row_parse(columns=columns, line=line, cells=cells)
-        if isinstance(parsed, CustomerImportRowError):
-            skipped.append(parsed)
-        else:
-            records.append(parsed)
-    if doubtful:
-        records.sort(key=lambda record: record.line or 0)  # file order: later rows win
-    return ParsedChunk(rows=len(rows), customers=customers_prepare(records), skipped=skipped)
-
-
-def _plain_customers(table: dict[str, list[Any]], lines: list[int]) -> PreparedCustomers | None:
-    """The rows customers_prepare would make of a chunk with no doubt and no external_id
-    twice, built column by column; None otherwise (the caller then takes them one by one)."""
-    ids = table["external_id"]
-    if _SLOW in ids or len(set(ids)) != len(ids):
-        return None
-    nothing = [None] * len(ids)
-    fields = [table.get(name, nothing) for name in FIELDS]
-    if any(_SLOW in column for column in fields):
-        return None
-    names = [name for name in table if name not in _STANDARD]
-    values = [table[name] for name in names]
-    if not names:
-        attributes: list[dict[str, Any]] = [{} for _ in ids]
-    elif any(None in column for column in values):
-        attributes = [
-            {n: v for n, v in zip(names, row, strict=True) if v is not None}
-            for row in zip(*values, strict=True)
-        ]
-    else:
-        attributes = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-    rows = sorted(zip(ids, *fields, attributes, lines, strict=True), key=itemgetter(0))
-    return PreparedCustomers(rows=rows, lines=dict(zip(ids, lines, strict=True)), later=[])
-
-
-def _read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """The items, each made by a helper while the caller works on the previous one.
-
-    Reading and checking rows is Python; writing them is mostly the database. A
-    forked process checks the next chunk on another core while this one writes, so
-    a chunk costs the longer of the two instead of their sum; a django-q worker (a
-    daemonic process, which may not fork helpers) uses a thread instead, which
-    overlaps only the database's own time. At most one item waits (flat memory);
-    closing the iterator stops the helper; an error in it is raised here, in order.
-    """
-    if multiprocessing.current_process().daemon or "fork" not in (
-        multiprocessing.get_all_start_methods()
-    ):
-        return _read_ahead_in_thread(items)
-    return _read_ahead_in_process(items)
-
-
-def _read_ahead_in_process(items: Iterator[T]) -> Iterator[T]:
-    receiving, sending = multiprocessing.get_context("fork").Pipe(duplex=False)
-
-    def produce() -> None:
-        # The child never touches the database: the parent's connections stay its own.
-        # Its copy of the reading end goes, so a parent that stops reading breaks the pipe.
-        receiving.close()
-        try:
-            for item in items:
-                sending.send(item)
-            sending.send(None)
-        except BaseException as exc:  # handed to the parent, which raises it
-            sending.send(exc)
-
-    helper = multiprocessing.get_context("fork").Process(
-        target=produce, name="import-read-ahead", daemon=True
-    )
-    helper.start()
-    sending.close()
-    try:
-        while (item := receiving.recv()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        receiving.close()  # a child blocked on send gets a broken pipe and ends
-        helper.join(timeout=10)
-        if helper.is_alive():
-            helper.kill()
-            helper.join()
-
-
-_END = object()
-
-
-def _read_ahead_in_thread(items: Iterator[T]) -> Iterator[T]:
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def hand_over(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not hand_over(item):
-                    return
-            hand_over(_END)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            hand_over(exc)
-
-    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while (item := handoff.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 class ChunkTakenOver(Exception):
@@ -454,16 +201,7 @@ def _import_chunk(customer_import: CustomerImport, chunk: ParsedChunk) -> None:
             customer_import=customer_import,
         )
         created, updated = result.created, result.updated
-        notes += [
-            CustomerImportRowError(
-                line=merged.line,
-                external_id=merged.external_id[:_ERROR_EXTERNAL_ID_MAX],
-                field="external_id",
-                reason=f"merged into line {merged.into_line}",
-                merged_into_line=merged.into_line,
-            )
-            for merged in result.merged
-        ]
+        notes += [customer_row_merged(merged) for merged in result.merged]
     for note in notes:
         note.customer_import = customer_import
     CustomerImportRowError.objects.bulk_create(notes)
@@ -516,8 +254,8 @@ def customer_import_run(
             reader, columns = _header(text)
             # Rows already imported by an earlier run are read past, not imported again.
             rows = itertools.islice(_data_rows(reader), customer_import.processed_rows, None)
-            parsed = (_parse_chunk(columns, c) for c in _chunks(rows, IMPORT_CHUNK_ROWS))
-            chunks = stack.enter_context(contextlib.closing(_read_ahead(parsed)))
+            parsed = (customer_chunk_parse(columns, c) for c in _chunks(rows, IMPORT_CHUNK_ROWS))
+            chunks = stack.enter_context(contextlib.closing(read_ahead(parsed)))
             for done, chunk in enumerate(chunks, start=1):
                 _import_chunk(customer_import, chunk)
                 # With DEBUG on, Django keeps every query's SQL (up to 9,000): the bulk

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from canvas.services.imports import _read_ahead_in_process, _read_ahead_in_thread
+from canvas.services.read_ahead import read_ahead_in_process, read_ahead_in_thread
 
-HELPERS = [_read_ahead_in_process, _read_ahead_in_thread]
+HELPERS = [read_ahead_in_process, read_ahead_in_thread]
 
 
 class Unreadable(ValueError):
