@@ -43,10 +43,14 @@ def _external_ids_parse(
 def _customer_ids(workspace: Workspace, external_ids) -> dict[str, int]:
     if not external_ids:
         return {}
+    # No ORDER BY (the model's is by id): with one, SQLite walks every customer of the
+    # workspace in id order instead of looking each external_id up (60 ms at 200,000).
     return dict(
         Customer.objects.filter(
             workspace=workspace, external_id__in=values_in(set(external_ids), of="text")
-        ).values_list("external_id", "pk")
+        )
+        .order_by()
+        .values_list("external_id", "pk")
     )
 
 
