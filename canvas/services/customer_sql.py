@@ -61,35 +61,37 @@ WrittenRow = tuple[int, str, bool, int | None]
 class EncodedRows(NamedTuple):
     """Rows as the one statement parameter that carries them, computed without a query."""
 
+    size: int  # how many rows
     common: list[int]  # indexes in FIELDS of the fields every row carries
     varying: list[int]  # … and of those only some rows carry
     payload: str  # the rows as a JSON array of arrays
+    # (external_id, value of each varying field) of the rows carrying any of them.
+    varying_rows: list[tuple]
 
 
 def customer_rows_encode(rows: list[CustomerRow]) -> EncodedRows:
     """Lay the rows out for the statements: pure Python, so an import's helper process
-    does it for the next chunk while this one is written."""
+    does it for the next chunk while this one is written (and sends only this)."""
     common = [i for i in range(len(FIELDS)) if all(r[1 + i] is not None for r in rows)]
     varying = [
         i for i in range(len(FIELDS)) if i not in common and any(r[1 + i] is not None for r in rows)
     ]
+    varying_rows = [
+        (r[0], *[r[1 + i] for i in varying])
+        for r in rows
+        if varying and any(r[1 + i] is not None for i in varying)
+    ]
     payload = json.dumps(rows, separators=(",", ":"))
-    return EncodedRows(common=common, varying=varying, payload=payload)
+    return EncodedRows(len(rows), common, varying, payload, varying_rows)
 
 
 def customer_rows_write(
-    *,
-    workspace_id: int,
-    rows: list[CustomerRow],
-    import_id: int | None,
-    now: datetime,
-    encoded: EncodedRows | None = None,
+    *, workspace_id: int, encoded: EncodedRows, import_id: int | None, now: datetime
 ) -> list[WrittenRow]:
-    """Create or update the rows (distinct external_ids, sorted); call inside a transaction."""
-    if not rows:
+    """Create or update the encoded rows (distinct external_ids, sorted); call inside a
+    transaction."""
+    if not encoded.size:
         return []
-    if encoded is None:
-        encoded = customer_rows_encode(rows)
     varying = encoded.varying
     sqlite = connection.vendor == "sqlite"
     with connection.cursor() as cursor:
@@ -103,13 +105,9 @@ def customer_rows_write(
         else:
             cursor.execute(*_postgresql_upsert(workspace_id, encoded, import_id, now))
             written = [(pk, x, new, line) for pk, x, line, new in cursor.fetchall()]
-        if varying:
+        if encoded.varying_rows:
             ids = {x: pk for pk, x, new, _ in written if not new}
-            known = [
-                (ids[r[0]], *[r[1 + i] for i in varying])
-                for r in rows
-                if r[0] in ids and any(r[1 + i] is not None for i in varying)
-            ]
+            known = [(ids[r[0]], *r[1:]) for r in encoded.varying_rows if r[0] in ids]
             if known:
                 statement = _sqlite_update if sqlite else _postgresql_update
                 cursor.execute(*statement(known, varying))

@@ -16,7 +16,12 @@ from canvas.customer_fields import (
 )
 from canvas.erasure import erasure_hooks_run
 from canvas.models import Customer, CustomerImport, Workspace
-from canvas.services.customer_sql import FIELDS, CustomerRow, EncodedRows, customer_rows_write
+from canvas.services.customer_sql import (
+    FIELDS,
+    EncodedRows,
+    customer_rows_encode,
+    customer_rows_write,
+)
 
 STANDARD_FIELDS = ("external_id", *FIELDS)
 _STANDARD = frozenset(STANDARD_FIELDS)
@@ -197,16 +202,15 @@ class UpsertResult:
 
 
 class PreparedCustomers(NamedTuple):
-    """Records of one call merged by external_id and laid out as rows, before any query."""
+    """Records of one call merged by external_id and encoded as rows, before any query."""
 
-    rows: list[CustomerRow]  # one per external_id, in external_id order
+    encoded: EncodedRows  # one row per external_id, in external_id order, as parameters
     lines: dict[str, int | None]  # the line each row took its place from (its first record's)
     later: list[tuple[int, str]]  # (line, external_id) of the records merged into an earlier one
-    encoded: EncodedRows | None = None  # the rows as statement parameters, when prepared ahead
 
 
 def customers_prepare(records: list[CustomerRecord]) -> PreparedCustomers:
-    """Merge the records of one call (later ones win) into rows: pure Python, no query."""
+    """Merge the records of one call (later ones win) into encoded rows: pure Python, no query."""
     merged: dict[str, CustomerRecord] = {}
     later: list[tuple[int, str]] = []
     for record in records:
@@ -237,7 +241,11 @@ def customers_prepare(records: list[CustomerRecord]) -> PreparedCustomers:
                 line,
             )
         )
-    return PreparedCustomers(rows=rows, lines={x: r.line for x, r in merged.items()}, later=later)
+    return PreparedCustomers(
+        encoded=customer_rows_encode(rows),
+        lines={x: r.line for x, r in merged.items()},
+        later=later,
+    )
 
 
 @transaction.atomic
@@ -259,10 +267,9 @@ def customers_upsert(
     prepared = records if isinstance(records, PreparedCustomers) else customers_prepare(records)
     written = customer_rows_write(
         workspace_id=workspace.pk,
-        rows=prepared.rows,
+        encoded=prepared.encoded,
         import_id=customer_import.pk if customer_import is not None else None,
         now=timezone.now(),
-        encoded=prepared.encoded,
     )
     created = updated = 0
     first_lines: dict[str, int] = {}

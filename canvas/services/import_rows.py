@@ -116,17 +116,6 @@ def _plain_cells(name: str, cells: list[str]) -> list[Any]:
 def customer_chunk_parse(
     columns: tuple[str, ...], rows: list[tuple[int, list[str]]]
 ) -> ParsedChunk:
-    """The chunk checked and laid out for the database's statements, without a query."""
-    chunk = customer_chunk_check(columns, rows)
-    if chunk.customers.rows:
-        encoded = customer_rows_encode(chunk.customers.rows)
-        chunk = chunk._replace(customers=chunk.customers._replace(encoded=encoded))
-    return chunk
-
-
-def customer_chunk_check(
-    columns: tuple[str, ...], rows: list[tuple[int, list[str]]]
-) -> ParsedChunk:
     """Check a chunk column by column, the rows with any doubt one by one (customer_row_parse).
 
     A column is a list: trimming and checking it in comprehensions costs a fraction
@@ -197,4 +186,6 @@ def _plain_customers(table: dict[str, list[Any]], lines: list[int]) -> PreparedC
     else:
         attributes = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
     rows = sorted(zip(ids, *fields, attributes, lines, strict=True), key=itemgetter(0))
-    return PreparedCustomers(rows=rows, lines=dict(zip(ids, lines, strict=True)), later=[])
+    return PreparedCustomers(
+        encoded=customer_rows_encode(rows), lines=dict(zip(ids, lines, strict=True)), later=[]
+    )

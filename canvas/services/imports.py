@@ -213,7 +213,7 @@ def _import_chunk(customer_import: CustomerImport, chunk: ParsedChunk) -> None:
         raise ChunkTakenOver
     created = updated = 0
     notes = list(chunk.skipped)
-    if chunk.customers.rows:
+    if chunk.customers.encoded.size:
         result = customers_upsert(
             workspace=customer_import.workspace,
             records=chunk.customers,

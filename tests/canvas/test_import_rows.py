@@ -1,11 +1,13 @@
 """An import checks a chunk column by column: it must give exactly what row by row gives."""
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from canvas.models import CustomerImportRowError
 from canvas.services.customers import customers_prepare
-from canvas.services.import_rows import customer_chunk_check, customer_row_parse
+from canvas.services.import_rows import customer_chunk_parse, customer_row_parse
 
 COLUMNS = ("external_id", "email", "ios_idfa", "android_gaid", "ads_tracking_enabled", "plan", "n")
 CELLS = {
@@ -61,9 +63,9 @@ def notes(skipped):
 def test_columns_give_what_rows_give(cells):
     rows = [(line, row) for line, row in enumerate(cells, start=2)]
     expected, expected_skipped = row_by_row(rows)
-    chunk = customer_chunk_check(COLUMNS, rows)
+    chunk = customer_chunk_parse(COLUMNS, rows)
     assert chunk.rows == len(rows)
-    assert chunk.customers.rows == expected.rows
+    assert chunk.customers.encoded == expected.encoded
     assert chunk.customers.lines == expected.lines
     assert sorted(chunk.customers.later) == sorted(expected.later)
     assert notes(chunk.skipped) == notes(expected_skipped)
@@ -74,9 +76,15 @@ def test_a_clean_chunk_takes_the_column_path_and_gives_sorted_rows():
         (2, ["b", "B@x.io", "", "", "yes", "gold", "1"]),
         (3, ["a", "", "", "38400000-8cf0-11bd-b23e-10b96e40000d", "", "", "2.5"]),
     ]
-    chunk = customer_chunk_check(COLUMNS, rows)
-    assert chunk.customers.rows == [
-        ("a", None, None, "38400000-8cf0-11bd-b23e-10b96e40000d", None, {"n": 2.5}, 3),
-        ("b", "b@x.io", None, None, True, {"plan": "gold", "n": 1}, 2),
+    chunk = customer_chunk_parse(COLUMNS, rows)
+    assert json.loads(chunk.customers.encoded.payload) == [
+        ["a", None, None, "38400000-8cf0-11bd-b23e-10b96e40000d", None, {"n": 2.5}, 3],
+        ["b", "b@x.io", None, None, True, {"plan": "gold", "n": 1}, 2],
+    ]
+    # Every row carries none of the standard fields the other carries.
+    assert (chunk.customers.encoded.common, chunk.customers.encoded.varying) == ([], [0, 2, 3])
+    assert chunk.customers.encoded.varying_rows == [
+        ("a", None, "38400000-8cf0-11bd-b23e-10b96e40000d", None),
+        ("b", "b@x.io", None, True),
     ]
     assert chunk.skipped == []
