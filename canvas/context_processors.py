@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from canvas.models import Notification
@@ -7,7 +6,7 @@ NOTIFICATIONS_SHOWN = 10
 
 
 def navigation(request):
-    """What the app shell needs: the current workspace, the switcher, the sandbox badge."""
+    """What the app shell needs: the current workspace, the switcher, open notifications."""
     user = getattr(request, "user", None)
 
     def workspaces():
@@ -34,5 +33,4 @@ def navigation(request):
         "current_membership": getattr(request, "membership", None),
         # Queried only by pages that show the switcher, not by every htmx partial.
         "user_workspaces": SimpleLazyObject(workspaces),
-        "pinterest_sandbox": settings.PINTEREST_SANDBOX,
     }

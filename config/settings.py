@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "canvas.context_processors.navigation",
+                "partners.context_processors.sandbox",
             ],
         },
     },
