@@ -45,6 +45,19 @@ def add_sync_step(
     return step
 
 
+def live_audience(workspace, owner_account, pinterest_sandbox, name="Newsletter subscribers"):
+    """A live audience of the sandbox's seeded ones (with its customer list), as Pinsync keeps it."""
+    found = next(a for a in pinterest_sandbox.state.audiences.values() if a.name == name)
+    return PinterestAudience.objects.create(
+        workspace=workspace,
+        ad_account=owner_account,
+        name=found.name,
+        status="live",
+        pinterest_audience_id=found.id,
+        customer_list_id=found.customer_list_id or "",
+    )
+
+
 @pytest.fixture
 def sync_canvas(workspace, draft_audience):
     """A draft canvas of one Audience Sync step adding Email + MAID to the draft audience."""

@@ -4,10 +4,10 @@ import re
 
 from django.utils import timezone
 
-from audiences.models import PinterestAudience, SyncBatch, SyncItem
+from audiences.models import SyncBatch, SyncItem
 from canvas.models import Customer
 from tests.audiences import test_flusher
-from tests.audiences.conftest import add_sync_step
+from tests.audiences.conftest import add_sync_step, live_audience
 from tests.audiences.test_flusher import customers, drain, launch, sha
 from tests.factories import CanvasFactory
 
@@ -59,18 +59,8 @@ def test_errored_after_13_hours_and_refused_at_once_in_words(
     as_marketer, workspace, owner_account, draft_audience, flusher, clock, pinterest_sandbox
 ):
     customers(workspace, 2)
-    found = next(
-        a for a in pinterest_sandbox.state.audiences.values() if a.name == "Newsletter subscribers"
-    )
-    gone = PinterestAudience.objects.create(
-        workspace=workspace,
-        ad_account=owner_account,
-        name=found.name,
-        status="live",
-        pinterest_audience_id=found.id,
-        customer_list_id=found.customer_list_id,
-    )
-    pinterest_sandbox.state.delete_audience(found.id)
+    gone = live_audience(workspace, owner_account, pinterest_sandbox)
+    pinterest_sandbox.state.delete_audience(gone.pinterest_audience_id)
     canvas = CanvasFactory(workspace=workspace)
     add_sync_step(canvas, audience=gone, maid=False)
     add_sync_step(canvas, audience=draft_audience, maid=False)

@@ -34,7 +34,7 @@ from canvas.models import Canvas, CanvasStatus, Customer
 from canvas.selectors import step_analytics
 from canvas.services.enrollments import canvas_enter_segment
 from partners.models import ConnectionStatus
-from tests.audiences.conftest import add_sync_step
+from tests.audiences.conftest import add_sync_step, live_audience
 from tests.factories import CanvasFactory
 
 START = "2026-03-02 09:00:00+00:00"
@@ -336,20 +336,11 @@ def test_an_audience_deleted_on_pinterest_errors_after_13_hours(
     as_marketer, workspace, owner_account, flusher, clock, pinterest_sandbox
 ):
     customers(workspace, 4)
-    found = next(
-        a for a in pinterest_sandbox.state.audiences.values() if a.name == "Newsletter subscribers"
-    )
-    audience = PinterestAudience.objects.create(
-        workspace=workspace,
-        ad_account=owner_account,
-        name=found.name,
-        status="live",
-        pinterest_audience_id=found.id,
-        customer_list_id=found.customer_list_id,
-    )
+    audience = live_audience(workspace, owner_account, pinterest_sandbox)
     canvas = CanvasFactory(workspace=workspace)
     step = add_sync_step(canvas, audience=audience, maid=False)
-    pinterest_sandbox.state.delete_audience(found.id)  # its list stays, and stays writable
+    # Deleted on Pinterest: its list stays, and stays writable.
+    pinterest_sandbox.state.delete_audience(audience.pinterest_audience_id)
     launch(canvas)
     drain(flusher, clock)
 
@@ -359,7 +350,8 @@ def test_an_audience_deleted_on_pinterest_errors_after_13_hours(
     assert (totals.get(analytics.SYNCED, 0), totals[analytics.ERRORED]) == (0, 4)
     # Nothing reached the list the audience no longer uses.
     assert (
-        pinterest_sandbox.state.customer_list_snapshot(found.customer_list_id)["num_batches"] == 1
+        pinterest_sandbox.state.customer_list_snapshot(audience.customer_list_id)["num_batches"]
+        == 1
     )
     assert SyncItem.objects.filter(state=SyncState.ERRORED).first().last_error == (
         "Audience not found"
@@ -489,18 +481,8 @@ def test_a_customers_remove_never_overtakes_their_add(
     workspace, owner_account, flusher, pinterest_sandbox
 ):
     customers(workspace, 3)
-    found = next(
-        a for a in pinterest_sandbox.state.audiences.values() if a.name == "Newsletter subscribers"
-    )
-    audience = PinterestAudience.objects.create(
-        workspace=workspace,
-        ad_account=owner_account,
-        name=found.name,
-        status="live",
-        pinterest_audience_id=found.id,
-        customer_list_id=found.customer_list_id,
-        checked_at=timezone.now(),
-    )
+    audience = live_audience(workspace, owner_account, pinterest_sandbox)
+    PinterestAudience.objects.filter(pk=audience.pk).update(checked_at=timezone.now())
     canvas = CanvasFactory(workspace=workspace)
     add_sync_step(canvas, audience=audience, maid=False)
     add_sync_step(canvas, audience=audience, operation=SyncOperation.REMOVE, maid=False)

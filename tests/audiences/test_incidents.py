@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from audiences.models import PinterestAudience, SyncItem, SyncState
+from audiences.models import SyncItem, SyncState
 from audiences.services import sync_items_retry
 from canvas.models import Canvas, CanvasStatus, Notification
 from tests.audiences import test_flusher
-from tests.audiences.conftest import add_sync_step
+from tests.audiences.conftest import add_sync_step, live_audience
 from tests.audiences.test_flusher import customers, drain, launch
 from tests.factories import CanvasFactory
 
@@ -65,20 +65,10 @@ def test_a_deleted_audience_and_its_errored_customers_are_two_incidents(
     workspace, admin, owner_account, flusher, clock, pinterest_sandbox
 ):
     customers(workspace, 4)
-    found = next(
-        a for a in pinterest_sandbox.state.audiences.values() if a.name == "Newsletter subscribers"
-    )
-    audience = PinterestAudience.objects.create(
-        workspace=workspace,
-        ad_account=owner_account,
-        name=found.name,
-        status="live",
-        pinterest_audience_id=found.id,
-        customer_list_id=found.customer_list_id,
-    )
+    audience = live_audience(workspace, owner_account, pinterest_sandbox)
     canvas = CanvasFactory(workspace=workspace)
     step = add_sync_step(canvas, audience=audience, maid=False)
-    pinterest_sandbox.state.delete_audience(found.id)
+    pinterest_sandbox.state.delete_audience(audience.pinterest_audience_id)
     launch(canvas)
     drain(flusher, clock)  # 13 hours of retries, then errored
 

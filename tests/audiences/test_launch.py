@@ -3,11 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from audiences.models import AudienceSyncStep, PinterestAudience, SyncItem, SyncOperation
+from audiences.models import AudienceSyncStep, SyncItem, SyncOperation
 from audiences.step import AudienceSyncKind
 from canvas.models import Canvas, CanvasStatus, Customer
 from canvas.services.canvases import LaunchRefused, canvas_launch
-from tests.audiences.conftest import add_sync_step
+from tests.audiences.conftest import add_sync_step, live_audience
 from tests.factories import CanvasFactory, PinterestAdAccountFactory
 
 
@@ -17,18 +17,6 @@ def refused(canvas, admin) -> dict[int, list[str]]:
     canvas.refresh_from_db()
     assert canvas.status == CanvasStatus.DRAFT
     return caught.value.check.step_errors
-
-
-def live_audience(workspace, owner_account, pinterest_sandbox, name="Newsletter subscribers"):
-    found = next(a for a in pinterest_sandbox.state.audiences.values() if a.name == name)
-    return PinterestAudience.objects.create(
-        workspace=workspace,
-        ad_account=owner_account,
-        name=found.name,
-        status="live",
-        pinterest_audience_id=found.id,
-        customer_list_id=found.customer_list_id or "",
-    )
 
 
 def test_an_unset_step_lists_everything_to_choose(workspace, admin, connection):
