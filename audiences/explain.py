@@ -32,6 +32,8 @@ AUDIENCE_NOT_FOUND = "Audience not found"
 CONNECTION_INVALID = "Pinterest connection invalid"
 UNEXPECTED = "Unexpected error while sending"
 REFUSED = "Pinterest refused the record"
+# A worker whose lease lapsed created a second list; its records are sent to the one kept.
+SECOND_LIST = "Sent to a list another worker replaced"
 
 
 def reason(error: Exception | str) -> str:

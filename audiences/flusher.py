@@ -286,13 +286,18 @@ class Flusher:
                     if taken_over
                     else None
                 )
-                while found is None and claim.requests:
-                    found = self._create_list(claim, claim.requests.pop(0))
-                if found is None:  # Pinterest refused every record: no list yet
+                list_id = found.id if found is not None else None
+                if list_id is not None:
+                    # Found under the name: a dead worker created it. Kept unless a list is stored.
+                    PinterestAudience.objects.filter(pk=audience.pk, customer_list_id="").update(
+                        customer_list_id=list_id
+                    )
+                    audience.refresh_from_db()
+                while list_id is None and claim.requests:
+                    list_id = self._create_list(claim, claim.requests.pop(0))
+                if list_id is None:  # Pinterest refused every record: no list yet
                     PinterestAudience.objects.filter(pk=audience.pk).update(creating_until=None)
                     return False
-                PinterestAudience.objects.filter(pk=audience.pk).update(customer_list_id=found.id)
-                audience.customer_list_id = found.id
             created = (
                 gateway.audience_find(connection=connection, audience=audience)
                 if taken_over
@@ -315,8 +320,8 @@ class Flusher:
         audience.pinterest_audience_id, audience.status = created.id, AudienceStatus.LIVE
         return True
 
-    def _create_list(self, claim: Claim, request: Request):
-        """Create the draft's customer list with this request's records; None if all refused.
+    def _create_list(self, claim: Claim, request: Request) -> str | None:
+        """Create the draft's customer list with this request's records; its id, None if all refused.
 
         A record Pinterest refuses (400) must not keep the list from existing: the
         request is halved and the list created with the first part that goes through;
@@ -342,17 +347,31 @@ class Flusher:
             claims.batch_close(batch, BatchOutcome.SPLIT, timezone.now(), error=error)
             first, second = self._halves(request)
             claim.requests.insert(0, second)
-            found = self._create_list(claim, first)
-            return found if found is not None else self._create_list(claim, claim.requests.pop(0))
+            kept = self._create_list(claim, first)
+            return kept if kept is not None else self._create_list(claim, claim.requests.pop(0))
         except (PinterestError, ConnectionUnusable) as error:
             self._outcome(claim, request, batch, error)
             raise
-        PinterestAudience.objects.filter(pk=claim.audience.pk).update(
+        # Stored only if no list is yet: a worker that took over our lapsed lease may have
+        # created one first. Then ours is an orphan and its records never reached the
+        # audience: they are not synced, but sent again, at once, to the list kept.
+        stored = PinterestAudience.objects.filter(pk=claim.audience.pk, customer_list_id="").update(
             customer_list_id=found.id, list_type=list_type
         )
+        if not stored:
+            claim.audience.refresh_from_db()
+            claims.settle_retry(
+                claim_=claim,
+                request=request,
+                batch=batch,
+                now=timezone.now(),
+                error=explain.SECOND_LIST,
+                wait=timedelta(0),
+            )
+            return claim.audience.customer_list_id
         claim.audience.customer_list_id = found.id
         self._settled_synced(claim, request, batch, found.request_id)
-        return found
+        return found.id
 
     def _list_type(self, request: Request) -> str:
         """EMAIL when the step matches on email, else MAID (partners/pinterest/README.md)."""

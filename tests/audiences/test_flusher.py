@@ -16,7 +16,7 @@ import time_machine
 from django.db.models import Min
 from django.utils import timezone
 
-from audiences import analytics
+from audiences import analytics, claims
 from audiences.flusher import Flusher
 from audiences.models import (
     AudienceStatus,
@@ -500,3 +500,46 @@ def test_a_customers_remove_never_overtakes_their_add(
     assert (after.operation, len(after.requests[0].item_ids)) == (SyncOperation.REMOVE, 3)
     flusher.send_claim(after)
     assert not {sha(f"u{n}@example.com") for n in range(3)} & members(pinterest_sandbox, audience)
+
+
+def test_a_worker_whose_lease_lapsed_mid_creation_loses_no_customer(
+    workspace, draft_audience, clock, pinterest_sandbox
+):
+    # Two steps into one draft: worker A creates its list slowly; its lease lapses and
+    # worker B takes over, finds no list yet, and creates one before A's request leaves.
+    customers(workspace, 4)
+    canvas = CanvasFactory(workspace=workspace)
+    step_a = add_sync_step(canvas, audience=draft_audience, maid=False)
+    add_sync_step(canvas, audience=draft_audience, maid=False)
+    launch(canvas)
+    engine_advance()
+    b = Flusher(sleep=lambda s: clock.shift(max(s, 0)), clock=time.time, window=timedelta(0))
+    stalled = []
+
+    def a_sleeps(seconds):
+        clock.shift(max(seconds, 0))
+        if not stalled:  # A is about to send its list creation: it stalls past its lease
+            stalled.append(True)
+            clock.shift(timedelta(minutes=2))
+            b.flush_until_idle()
+
+    a = Flusher(sleep=a_sleeps, clock=time.time, window=timedelta(0))
+    first = claims.claim(
+        group=claims.Group(draft_audience, SyncOperation.ADD, step_a.pk),
+        now=timezone.now(),
+        window=timedelta(0),
+    )
+    a.send_claim(first)
+    assert stalled == [True]
+    a.flush_until_idle()
+
+    draft_audience.refresh_from_db()
+    kept = members(pinterest_sandbox, draft_audience)
+    assert kept == {sha(f"u{n}@example.com") for n in range(4)}
+    lists = [c["id"] for c in pinterest_sandbox.state.customer_lists_snapshot()]
+    assert draft_audience.customer_list_id in lists
+    assert Counter(SyncItem.objects.values_list("state", flat=True)) == {SyncState.SYNCED: 8}
+    # A's late creation of a second list of that name was refused: not counted, its
+    # customers sent again to the list B created.
+    retried = SyncBatch.objects.filter(created_list=True, outcome=BatchOutcome.RETRY)
+    assert retried.count() == 1
