@@ -13,7 +13,14 @@ from __future__ import annotations
 import hashlib
 import re
 
-from canvas.customer_fields import EMAIL, MAID, normalize_email, normalize_maid, stripped_text
+from canvas.customer_fields import (
+    EMAIL,
+    MAID,
+    normalize_email,
+    normalize_maid,
+    plain_email,
+    stripped_text,
+)
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -31,6 +38,8 @@ def sha256_hex(value: str) -> str:
 def hash_email(value: str | None) -> str:
     """SHA-256 hex of the normalized email; a SHA-256 hex value passes through as is."""
     text = stripped_text(value, EMAIL)
+    if (plain := plain_email(text)) is not None:
+        return sha256_hex(plain)  # the common case, in one pass (a hash has no "@")
     if is_sha256_hex(text):
         return text
     return sha256_hex(normalize_email(text))

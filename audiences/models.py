@@ -150,15 +150,27 @@ class SyncItem(models.Model):
     """One customer's visit to one Audience Sync step: SHA-256 hashes only, never raw ids."""
 
     # None for a REMOVE queued by erasure: it belongs to no step and counts in no step's metrics.
+    # No index of their own: the composite indexes below start with them, and every
+    # index is paid for by each of a million inserts.
     step = models.ForeignKey(
-        Step, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_items"
+        Step,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sync_items",
+        db_index=False,
     )
     audience = models.ForeignKey(
         PinterestAudience, on_delete=models.PROTECT, related_name="sync_items"
     )
     # Kept when the customer is erased: a pending REMOVE must still reach Pinterest.
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_items"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sync_items",
+        db_index=False,
     )
     operation = models.CharField(max_length=10, choices=SyncOperation.choices)
     email_hash = models.CharField(max_length=64, blank=True)
