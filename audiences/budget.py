@@ -32,13 +32,13 @@ WRITES_PER_SECOND = 7
 # 0.96 of the ceiling and no 429 (bench_sync); 2 % gave 0.95, 1 % an occasional 429.
 SPACING = 1.015 / WRITES_PER_SECOND
 _KEY = "pinsync:write-budget:{}"
-# Reserve a slot: returns (slot, now), both on Redis's clock.
+# Reserve ARGV[2] consecutive slots: returns (first slot, now), both on Redis's clock.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(tat, now)
-redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'EX', 3600)
+redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1]) * tonumber(ARGV[2])), 'EX', 3600)
 return {tostring(slot), tostring(now)}
 """
 # Push the clock to at least now + ARGV[1] seconds (after a 429).
@@ -64,16 +64,27 @@ def budget_reserve(*, connection_id: int) -> float:
     return max(0.0, slot - now)
 
 
-def budget_reserve_slot(*, connection_id: int) -> tuple[float, float]:
-    """Reserve the next write slot: (slot, now) in epoch seconds of the budget's own clock."""
+def budget_reserve_many(*, connection_id: int, count: int) -> list[float]:
+    """Reserve the connection's next `count` write slots at once; seconds to wait for each.
+
+    One turn at the budget for a claim's requests: on SQLite the budget row shares
+    the database's one write lock, and a turn per request queued behind the engine.
+    """
+    slot, now = budget_reserve_slot(connection_id=connection_id, count=count)
+    return [max(0.0, slot + n * SPACING - now) for n in range(count)]
+
+
+def budget_reserve_slot(*, connection_id: int, count: int = 1) -> tuple[float, float]:
+    """Reserve the next `count` write slots: (the first slot, now) in epoch seconds of the
+    budget's own clock; the others follow it SPACING apart."""
     if settings.REDIS_URL:
-        slot, now = _redis().eval(_RESERVE, 1, _KEY.format(connection_id), SPACING)
+        slot, now = _redis().eval(_RESERVE, 1, _KEY.format(connection_id), SPACING, count)
         return float(slot), float(now)
     with transaction.atomic():
         budget = _budget_row(connection_id)
         now = time.time()
         slot = max(budget.tat, now)
-        WriteBudget.objects.filter(pk=connection_id).update(tat=slot + SPACING)
+        WriteBudget.objects.filter(pk=connection_id).update(tat=slot + SPACING * count)
     return slot, now
 
 

@@ -24,7 +24,6 @@ import random
 import secrets
 import socket
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -44,13 +43,14 @@ from audiences.models import (
     SyncOperation,
     SyncState,
 )
+from canvas.commits import commit_quickly
+from canvas.id_lists import values_in
 
 # Pinterest's limit of records per request (partners/pinterest/README.md, "Limits").
 MAX_RECORDS = 1_900
 # Retries back off from 10 s to at most 15 min, with jitter, until the 13 h deadline.
 BACKOFF_FIRST = 10.0
 BACKOFF_CAP = 15 * 60.0
-_UPDATE_CHUNK = 500  # ids per UPDATE … WHERE id IN (…)
 _HOST = socket.gethostname()
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,12 @@ class Request:
     step_ids: list[int | None]
     records: list[str]
     attempt: int
+    # Its ledger row, opened with the claim (a split's halves open their own).
+    batch: SyncBatch | None = None
+    # The write slot reserved with the claim, on the flusher's clock (audiences/budget.py).
+    slot_at: float | None = None
+    # When it left for Pinterest (None: it never did); the ledger's started_at.
+    sent_at: datetime | None = None
 
 
 @dataclass
@@ -93,26 +99,35 @@ def _locking(queryset: QuerySet) -> QuerySet:
     return queryset
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), _UPDATE_CHUNK):
-        yield ids[start : start + _UPDATE_CHUNK]
+def _update(ids: list[int], **fields) -> None:
+    """Set fields on these items in one statement (nothing to do for none).
+
+    The ids go as one parameter (canvas/id_lists.py): Django binding a 1,900-id IN
+    list cost more than the database's work.
+    """
+    if ids:
+        SyncItem.objects.filter(pk__in=values_in(ids)).update(**fields)
 
 
 def _cut(rows: list[tuple]) -> list[Request]:
     """Requests of at most MAX_RECORDS records; a customer's hashes travel together."""
     requests: list[Request] = []
-    current = Request([], [], [], 1)
+    item_ids: list[int] = []
+    step_ids: list[int | None] = []
+    records: list[str] = []
+    attempt = 1
     for item_id, step_id, email, idfa, gaid, attempts in rows:
         hashes = [h for h in (email, idfa, gaid) if h]
-        if current.records and len(current.records) + len(hashes) > MAX_RECORDS:
-            requests.append(current)
-            current = Request([], [], [], 1)
-        current.item_ids.append(item_id)
-        current.step_ids.append(step_id)
-        current.records.extend(hashes)
-        current.attempt = max(current.attempt, attempts + 1)
-    if current.item_ids:
-        requests.append(current)
+        if records and len(records) + len(hashes) > MAX_RECORDS:
+            requests.append(Request(item_ids, step_ids, records, attempt))
+            item_ids, step_ids, records, attempt = [], [], [], 1
+        item_ids.append(item_id)
+        step_ids.append(step_id)
+        records.extend(hashes)
+        if attempts >= attempt:
+            attempt = attempts + 1
+    if item_ids:
+        requests.append(Request(item_ids, step_ids, records, attempt))
     return requests
 
 
@@ -209,17 +224,21 @@ def _overtaking(group: Group) -> Exists:
     )
 
 
-def claim(*, group: Group, now: datetime, window: timedelta) -> Claim | None:
-    """Lease up to 1,900 due items of the group, or None if none (or too few, too fresh).
+def claim(*, group: Group, now: datetime, window: timedelta, requests: int = 1) -> Claim | None:
+    """Lease due items of the group for up to `requests` requests, or None if none (or too
+    few, too fresh), and open their ledger rows.
 
     A group with fewer than 1,900 items due waits until its oldest has waited
     `window`, so a trickle still fills requests instead of spending the budget.
+    Several requests per claim make one transaction where there were several: on
+    SQLite, each is a turn at the one write lock the canvas engine also wants.
     """
     if group.erasure:
         items = Q(step__isnull=True, audience=group.audience)
     else:
         items = Q(step_id=group.step_id)
     with transaction.atomic():
+        commit_quickly()  # canvas/commits.py: counters are hot rows
         due = SyncItem.objects.filter(
             items,
             operation=group.operation,
@@ -236,20 +255,18 @@ def claim(*, group: Group, now: datetime, window: timedelta) -> Claim | None:
                 "idfa_hash",
                 "gaid_hash",
                 "attempts",
-                "next_attempt_at",
-            )[:MAX_RECORDS]
+            )[: MAX_RECORDS * requests]
         )
         if not rows:
             return None
-        if len(rows) < MAX_RECORDS and min(r[6] for r in rows) > now - window:
-            return None
+        if len(rows) < MAX_RECORDS and not due.filter(next_attempt_at__lte=now - window).exists():
+            return None  # none has waited the window yet (asked apart: no datetimes to convert)
         token = secrets.token_hex(16)
         ids = [r[0] for r in rows]
-        for chunk in _chunks(ids):
-            SyncItem.objects.filter(pk__in=chunk).update(
-                state=SyncState.IN_FLIGHT, claim=token, lease_until=now + lease()
-            )
-    return Claim(token, group.audience, group.operation, _cut([r[:6] for r in rows]), group.erasure)
+        _update(ids, state=SyncState.IN_FLIGHT, claim=token, lease_until=now + lease())
+        claimed = Claim(token, group.audience, group.operation, _cut(rows), group.erasure)
+        _batches_open(claimed, now)
+    return claimed
 
 
 def sweep(*, now: datetime) -> tuple[int, int]:
@@ -265,10 +282,13 @@ def sweep(*, now: datetime) -> tuple[int, int]:
             ).values_list("pk", "step_id", "customer_id")[:5_000]
         ]
         expired = _give_up_erased(expired, now)
-        for chunk in _chunks([item.pk for item in expired]):
-            SyncItem.objects.filter(pk__in=chunk).update(
-                state=SyncState.PENDING, claim="", lease_until=None, next_attempt_at=now
-            )
+        _update(
+            [item.pk for item in expired],
+            state=SyncState.PENDING,
+            claim="",
+            lease_until=None,
+            next_attempt_at=now,
+        )
     errored = 0
     while True:
         with transaction.atomic():
@@ -280,10 +300,12 @@ def sweep(*, now: datetime) -> tuple[int, int]:
             ]
             if not late:
                 break
-            for chunk in _chunks([item.pk for item in late]):
-                SyncItem.objects.filter(pk__in=chunk).update(
-                    state=SyncState.ERRORED, finished_at=now, next_attempt_at=None
-                )
+            _update(
+                [item.pk for item in late],
+                state=SyncState.ERRORED,
+                finished_at=now,
+                next_attempt_at=None,
+            )
             _forget_erased(late)
             _move(late, analytics.ERRORED, now)
             _erasure_errored(late)
@@ -307,8 +329,7 @@ def _move(items: list[Mine], to: str, now: datetime) -> None:
 def _forget_erased(items: list[Mine]) -> None:
     """Wipe the hashes of settled items whose customer was erased: they served their purpose."""
     erased = [item.pk for item in items if item.customer_id is None]
-    for chunk in _chunks(erased):
-        SyncItem.objects.filter(pk__in=chunk).update(email_hash="", idfa_hash="", gaid_hash="")
+    _update(erased, email_hash="", idfa_hash="", gaid_hash="")
 
 
 def _erasure_errored(items: list[Mine]) -> None:
@@ -326,39 +347,41 @@ def _give_up_erased(items: list[Mine], now: datetime) -> list[Mine]:
     audience. Erasure's own REMOVEs (no step) are retried like any item.
     """
     erased = [item for item in items if item.customer_id is None and item.step_id is not None]
-    for chunk in _chunks([item.pk for item in erased]):
-        SyncItem.objects.filter(pk__in=chunk).update(
-            state=SyncState.NOT_SYNCED,
-            finished_at=now,
-            next_attempt_at=None,
-            claim="",
-            lease_until=None,
-            last_error=erasure.ERASED,
-            email_hash="",
-            idfa_hash="",
-            gaid_hash="",
-        )
+    _update(
+        [item.pk for item in erased],
+        state=SyncState.NOT_SYNCED,
+        finished_at=now,
+        next_attempt_at=None,
+        claim="",
+        lease_until=None,
+        last_error=erasure.ERASED,
+        email_hash="",
+        idfa_hash="",
+        gaid_hash="",
+    )
     _move(erased, analytics.NOT_SYNCED, now)
     return [item for item in items if not (item.customer_id is None and item.step_id is not None)]
 
 
 def _mine(token: str, item_ids: list[int]) -> list[Mine]:
     """The items still leased by this claim, locked on PostgreSQL."""
-    mine: list[Mine] = []
-    for chunk in _chunks(item_ids):
-        query = SyncItem.objects.filter(pk__in=chunk, state=SyncState.IN_FLIGHT, claim=token)
-        if db.features.has_select_for_update:
-            query = query.select_for_update()
-        mine.extend(Mine(*row) for row in query.values_list("pk", "step_id", "customer_id"))
-    return mine
+    # Looked up by id alone, then checked here: with the state and claim in the query
+    # too, PostgreSQL planned a scan of every item in flight per id (hours at a million).
+    query = SyncItem.objects.filter(pk__in=values_in(item_ids))
+    if db.features.has_select_for_update:
+        query = query.select_for_update()
+    return [
+        Mine(pk, step_id, customer_id)
+        for pk, step_id, customer_id, state, claimed_by in query.values_list(
+            "pk", "step_id", "customer_id", "state", "claim"
+        )
+        if state == SyncState.IN_FLIGHT and claimed_by == token
+    ]
 
 
-def batch_open(
-    *, claim_: Claim, request: Request, now: datetime, created_list: bool = False
-) -> SyncBatch:
-    """The ledger row of a request about to leave (finished when its answer is settled)."""
+def _batch(claim_: Claim, request: Request, now: datetime, created_list: bool) -> SyncBatch:
     audience = claim_.audience
-    return SyncBatch.objects.create(
+    return SyncBatch(
         connection_id=claim_.connection_id,
         ad_account_id=audience.ad_account_id,
         audience=audience,
@@ -373,12 +396,44 @@ def batch_open(
     )
 
 
+def _batches_open(claim_: Claim, now: datetime) -> None:
+    """The ledger rows of a claim's requests, in the claim's transaction."""
+    batches = SyncBatch.objects.bulk_create(
+        [_batch(claim_, request, now, created_list=False) for request in claim_.requests]
+    )
+    for request, batch in zip(claim_.requests, batches, strict=True):
+        request.batch = batch
+
+
+def batch_open(
+    *, claim_: Claim, request: Request, now: datetime, created_list: bool = False
+) -> SyncBatch:
+    """The ledger row of a request about to leave (finished when its answer is settled)."""
+    batch = _batch(claim_, request, now, created_list)
+    batch.save()
+    return batch
+
+
+def batch_unsent(request: Request) -> None:
+    """Drop the ledger row of a request that never left (its items were released)."""
+    if request.batch is not None and request.sent_at is None and request.batch.pk is not None:
+        SyncBatch.objects.filter(pk=request.batch.pk, finished_at__isnull=True).delete()
+        request.batch = None
+
+
 def batch_close(
-    batch: SyncBatch | None, outcome: str, now: datetime, error=None, request_id: str | None = None
+    batch: SyncBatch | None,
+    outcome: str,
+    now: datetime,
+    error=None,
+    request_id: str | None = None,
+    sent_at: datetime | None = None,
 ) -> None:
     """Finish a ledger row: when, how, and what Pinterest said (status, code, request id)."""
     if batch is None:
         return
+    if sent_at is not None:
+        batch.started_at = sent_at  # it was opened with its claim; this is when it left
     batch.finished_at = now
     batch.outcome = outcome
     batch.customer_list_id = batch.audience.customer_list_id or batch.customer_list_id
@@ -415,21 +470,22 @@ def settle_synced(
 ) -> int:
     """Pinterest took the records: the items are synced (or removed), counted once."""
     with transaction.atomic():
+        commit_quickly()  # canvas/commits.py: counters are hot rows
         mine = _mine(claim_.token, request.item_ids)
-        for chunk in _chunks([item.pk for item in mine]):
-            SyncItem.objects.filter(pk__in=chunk).update(
-                state=SyncState.SYNCED,
-                finished_at=now,
-                next_attempt_at=None,
-                claim="",
-                lease_until=None,
-                last_error="",
-                batch=batch,
-                attempts=request.attempt,
-            )
+        _update(
+            [item.pk for item in mine],
+            state=SyncState.SYNCED,
+            finished_at=now,
+            next_attempt_at=None,
+            claim="",
+            lease_until=None,
+            last_error="",
+            batch=batch,
+            attempts=request.attempt,
+        )
         _forget_erased(mine)
         _move(mine, analytics.SYNCED, now)
-        batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id)
+        batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id, sent_at=request.sent_at)
     return len(mine)
 
 
@@ -455,18 +511,23 @@ def settle_retry(
     """
     message = explain.reason(error)[:2_000]
     with transaction.atomic():
+        commit_quickly()  # canvas/commits.py: counters are hot rows
         mine = _give_up_erased(_mine(claim_.token, request.item_ids), now)
-        for chunk in _chunks([item.pk for item in mine]):
-            SyncItem.objects.filter(pk__in=chunk).update(
-                state=SyncState.PENDING,
-                next_attempt_at=now + wait,
-                claim="",
-                lease_until=None,
-                last_error=message,
-                batch=batch,
-                attempts=request.attempt,
-            )
-        batch_close(batch, outcome, now, error=error)
+        _update(
+            [item.pk for item in mine],
+            state=SyncState.PENDING,
+            next_attempt_at=now + wait,
+            claim="",
+            lease_until=None,
+            last_error=message,
+            batch=batch,
+            attempts=request.attempt,
+        )
+        if batch is None:
+            batch_unsent(request)  # never left: no ledger row
+            if request.batch is not None and request.batch.finished_at is None:
+                batch = request.batch  # it left, and what became of it is this error
+        batch_close(batch, outcome, now, error=error, sent_at=request.sent_at)
     return len(mine)
 
 
@@ -476,22 +537,23 @@ def settle_rejected(
     """Pinterest refused this record alone (400): the item is errored with its message."""
     message = f"Pinterest refused the record: {getattr(error, 'message', error)}"[:2_000]
     with transaction.atomic():
+        commit_quickly()  # canvas/commits.py: counters are hot rows
         mine = _mine(claim_.token, request.item_ids)
-        for chunk in _chunks([item.pk for item in mine]):
-            SyncItem.objects.filter(pk__in=chunk).update(
-                state=SyncState.ERRORED,
-                finished_at=now,
-                next_attempt_at=None,
-                claim="",
-                lease_until=None,
-                last_error=message,
-                batch=batch,
-                attempts=request.attempt,
-            )
+        _update(
+            [item.pk for item in mine],
+            state=SyncState.ERRORED,
+            finished_at=now,
+            next_attempt_at=None,
+            claim="",
+            lease_until=None,
+            last_error=message,
+            batch=batch,
+            attempts=request.attempt,
+        )
         _forget_erased(mine)
         _move(mine, analytics.ERRORED, now)
         _erasure_errored(mine)
-        batch_close(batch, BatchOutcome.REJECTED, now, error=error)
+        batch_close(batch, BatchOutcome.REJECTED, now, error=error, sent_at=request.sent_at)
     return len(mine)
 
 

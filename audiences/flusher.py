@@ -1,11 +1,15 @@
 """The flusher: pending sync items into Pinterest as fast as each token's budget allows.
 
-One loop (`flush_run`) claims due items group by group, (audience, operation)
-in turn so a million-customer backlog in one canvas never starves a trickle in
+One loop (`flush_run`) claims due items group by group, (step, operation) in
+turn so a million-customer backlog in one canvas never starves a trickle in
 another, cuts them into requests of at most 1,900 records, and hands each to a
-small pool of sender threads. A sender reserves its connection's next write
-slot (audiences/budget.py, shared by every worker and machine), sleeps until
-it, sends, and settles the outcome (audiences/claims.py) in one transaction:
+pool of sender threads. A claim takes as many requests as senders are free, and
+in its one transaction leases the items, opens the requests' ledger rows and
+reserves their write slots (audiences/budget.py, shared by every worker and
+machine): on SQLite every transaction is a turn at the one write lock the
+canvas engine also wants, so a turn per claim, not three per request. A sender
+sleeps until its slot, sends, and settles the outcome (audiences/claims.py) in
+one transaction:
 
 - 2xx: synced, counted once;
 - 400: split in halves until the bad record stands alone, which is errored;
@@ -26,6 +30,7 @@ makes one worker do it; one that died half way is recovered by name.
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import threading
@@ -38,12 +43,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audiences import claims, explain, gateway
-from audiences.budget import WRITES_PER_SECOND, budget_push_back, budget_reserve
+from audiences.budget import (
+    WRITES_PER_SECOND,
+    budget_push_back,
+    budget_reserve,
+    budget_reserve_many,
+)
 from audiences.claims import Claim, Request
 from audiences.incidents import incidents_refresh
 from audiences.models import (
@@ -83,6 +93,8 @@ SWITCH_INTERVAL = 0.001
 # No write leaves within this long of the seventh write before it, in this process
 # (5 ms for the way from our socket to Pinterest's clock).
 DEPARTURE_WINDOW = 1.005
+# A slot reserved with the claim that passed longer ago than this is not used: a new one is.
+LATE_SLOT = 0.05
 
 
 @dataclass
@@ -144,8 +156,12 @@ class Flusher:
 
     # Claiming
 
-    def claim_round(self, now: datetime) -> list[Claim]:
-        """One claim per due group whose connection may send, starting where the last round left off."""
+    def claim_round(self, now: datetime, requests: int = 1) -> list[Claim]:
+        """One claim per due group whose connection may send, starting where the last round left off.
+
+        Up to `requests` requests in all: the first groups of the round may take
+        several each, every group at least one.
+        """
         groups = claims.due_groups(now=now)
         if not groups:
             return []
@@ -162,47 +178,73 @@ class Flusher:
             being_created = audience.creating_until is not None and audience.creating_until > now
             if not audience.pinterest_audience_id and being_created:
                 continue  # another worker is creating it on Pinterest
-            claimed = claims.claim(group=group, now=now, window=self.window)
+            with transaction.atomic():
+                claimed = claims.claim(
+                    group=group, now=now, window=self.window, requests=max(1, requests)
+                )
+                if claimed is not None:
+                    self._reserve(claimed)
             if claimed is not None:
                 found.append(claimed)
+                requests -= len(claimed.requests)
         return found
 
     # Sending one claim
 
     def send_claim(self, claim: Claim) -> None:
-        """Send every request of a claim and settle each answer."""
-        try:
-            if not self._ready(claim):
-                return
-            for request in claim.requests:
-                self._send(claim, request)
-        except Exception:
-            # Never lose the items to a bug: release them for a later try.
-            logger.exception(
-                "Sync of audience %s failed; its items are released", claim.audience.pk
-            )
-            for request in claim.requests:
-                claims.settle_retry(
-                    claim_=claim,
-                    request=request,
-                    batch=None,
-                    now=timezone.now(),
-                    error=explain.UNEXPECTED,
-                    wait=claims.backoff(request.attempt),
-                )
+        """Send every request of a claim, one after another, and settle each answer."""
+        if self.prepare(claim):
+            for request in list(claim.requests):
+                self._send_guarded(claim, request)
 
-    def _send_in_thread(self, claim: Claim) -> None:
-        # A sender thread has its own database connection: closed after each claim, so a
-        # pool's threads never hold one past the loop.
+    def prepare(self, claim: Claim) -> bool:
+        """Whether the claim's requests may go (a draft is created here); False: released."""
         try:
-            self.send_claim(claim)
+            return self._ready(claim)
+        except Exception:
+            self._release_after_bug(claim, claim.requests)
+            return False
+
+    def _send_guarded(self, claim: Claim, request: Request) -> None:
+        try:
+            self._send(claim, request)
+        except Exception:
+            self._release_after_bug(claim, [request])
+
+    def _release_after_bug(self, claim: Claim, requests: list[Request]) -> None:
+        # Never lose the items to a bug: release them for a later try.
+        logger.exception("Sync of audience %s failed; its items are released", claim.audience.pk)
+        for request in requests:
+            claims.settle_retry(
+                claim_=claim,
+                request=request,
+                batch=None,
+                now=timezone.now(),
+                error=explain.UNEXPECTED,
+                wait=claims.backoff(request.attempt),
+            )
+
+    def _send_in_thread(self, claim: Claim, request: Request) -> None:
+        # A sender thread has its own database connection: closed after each request, so
+        # a pool's threads never hold one past the loop.
+        try:
+            self._send_guarded(claim, request)
         finally:
             db_connection.close()
 
     def _connection(self, claim: Claim):
-        return claim.audience.ad_account.connection
+        # A copy per call: senders of one claim run in parallel, and pinterest_call
+        # refreshes (and may update) the instance it is given.
+        return copy.copy(claim.audience.ad_account.connection)
 
-    def _slot_waiter(self, claim: Claim) -> Callable[[], None]:
+    def _reserve(self, claim: Claim) -> None:
+        """Reserve the write slots of a claim's requests, in the claim's transaction."""
+        waits = budget_reserve_many(connection_id=claim.connection_id, count=len(claim.requests))
+        now = self.clock()
+        for request, wait_s in zip(claim.requests, waits, strict=True):
+            request.slot_at = now + wait_s
+
+    def _slot_waiter(self, claim: Claim, request: Request | None = None) -> Callable[[], None]:
         """Reserve the connection's next write slot now; the callable sleeps until it.
 
         The client calls it once the request is built, right before it leaves. It also
@@ -211,7 +253,13 @@ class Flusher:
         and make 8 in a second; so no departure is allowed within a second (+5 ms) of the
         seventh before it. The shared budget spaces the processes; this, each process.
         """
-        at = self.clock() + budget_reserve(connection_id=claim.connection_id)
+        at = request.slot_at if request is not None else None
+        if at is None or at < self.clock() - LATE_SLOT:
+            # None reserved, or this one passed while the request waited (a draft being
+            # created, a busy machine): leaving now could crowd another worker's slots.
+            at = self.clock() + budget_reserve(connection_id=claim.connection_id)
+        if request is not None:
+            request.slot_at = None  # used
         departures = self._departures.setdefault(
             claim.connection_id, deque(maxlen=WRITES_PER_SECOND)
         )
@@ -226,6 +274,8 @@ class Flusher:
                 departures.append(leave)
             if leave > now:
                 self.sleep(leave - now)
+            if request is not None:
+                request.sent_at = timezone.now()  # the ledger's started_at
 
         return wait_for_slot
 
@@ -329,16 +379,17 @@ class Flusher:
         Any other error settles this request and is raised for the caller to settle the rest.
         """
         list_type = self._list_type(request)
-        batch = claims.batch_open(
+        batch = request.batch or claims.batch_open(
             claim_=claim, request=request, now=timezone.now(), created_list=True
         )
+        batch.created_list = True
         try:
             found = gateway.customer_list_create(
                 connection=self._connection(claim),
                 audience=claim.audience,
                 list_type=list_type,
                 records=request.records,
-                before_send=self._slot_waiter(claim),
+                before_send=self._slot_waiter(claim, request),
             )
         except BadRequest as error:
             if len(request.item_ids) == 1:
@@ -381,14 +432,16 @@ class Flusher:
         return ListType.EMAIL if with_email else ListType.MAID
 
     def _send(self, claim: Claim, request: Request) -> None:
-        batch = claims.batch_open(claim_=claim, request=request, now=timezone.now())
+        batch = request.batch or claims.batch_open(
+            claim_=claim, request=request, now=timezone.now()
+        )
         try:
             answer = gateway.records_send(
                 connection=self._connection(claim),
                 audience=claim.audience,
                 operation=claim.operation,
                 records=request.records,
-                before_send=self._slot_waiter(claim),
+                before_send=self._slot_waiter(claim, request),
             )
         except (PinterestError, ConnectionUnusable) as error:
             self._outcome(claim, request, batch, error)
@@ -521,9 +574,13 @@ class Flusher:
                     heartbeat()  # this loop is alive: its slot stays taken
                     last_sweep = time.monotonic()
                 if len(in_flight) < senders:
-                    claimed = self.claim_round(timezone.now())
+                    # As many requests as senders are free, in few claims (few transactions).
+                    claimed = self.claim_round(timezone.now(), requests=senders - len(in_flight))
                     for claim in claimed:
-                        in_flight.add(pool.submit(self._send_in_thread, claim))
+                        # Here, not in a sender: a draft is created once, before its requests.
+                        if self.prepare(claim):
+                            for request in claim.requests:
+                                in_flight.add(pool.submit(self._send_in_thread, claim, request))
                     if claimed:
                         continue
                 if in_flight:

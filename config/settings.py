@@ -351,8 +351,10 @@ ENGINE_SQLITE_YIELD_SECONDS = env.float("ENGINE_SQLITE_YIELD_SECONDS", default=0
 # --- Audience Sync (audiences/flusher.py) ---
 # Flusher loops allowed at once across every machine (each needs a free worker: keep Q_WORKERS above it).
 SYNC_FLUSHERS = env.int("SYNC_FLUSHERS", default=1)
-# Sender threads per flusher loop: requests in flight at once (7/s with 250 ms latency needs 2+).
-SYNC_SENDERS = env.int("SYNC_SENDERS", default=6)
+# Sender threads per flusher loop: requests in flight at once. A request lives from its
+# claim through its slot (up to a second ahead), Pinterest's answer and its settling,
+# which on SQLite may wait for the engine's write: 7/s needs about 10.
+SYNC_SENDERS = env.int("SYNC_SENDERS", default=12)
 # Seconds a flusher loop runs before handing over to a successor (below Q_CLUSTER's timeout).
 SYNC_FLUSH_RUN_SECONDS = env.int("SYNC_FLUSH_RUN_SECONDS", default=20)
 # Seconds claimed sync items stay with a worker that may have died before another takes them.
