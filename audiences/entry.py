@@ -55,12 +55,20 @@ NO_USABLE_FIELD = "No valid email or mobile advertising id"
 
 
 def _insert(rows: list[tuple]) -> None:
-    # One prepared INSERT run for every row: Django's bulk_create builds the SQL value by
-    # value and row by row, which was four fifths of the entry time at a million customers.
+    # Django's bulk_create builds the SQL value by value and row by row, which was four
+    # fifths of the entry time at a million customers. SQLite: one prepared INSERT run
+    # for every row. PostgreSQL: COPY (psycopg's executemany still binds every value in
+    # Python: 0.6 s per 5,000 items, against 0.05 s).
     table = SyncItem._meta.db_table
-    placeholders = ", ".join(["%s"] * len(_COLUMNS))
-    sql = f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608 - names from the model
+    columns = ", ".join(_COLUMNS)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(_COLUMNS))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from the model
         cursor.executemany(sql, rows)
 
 
