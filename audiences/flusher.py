@@ -3,11 +3,12 @@
 One loop (`flush_run`) claims due items group by group, (step, operation) in
 turn so a million-customer backlog in one canvas never starves a trickle in
 another, cuts them into requests of at most 1,900 records, and hands each to a
-pool of sender threads. A claim takes as many requests as senders are free, and
-in its one transaction leases the items, opens the requests' ledger rows and
-reserves their write slots (audiences/budget.py, shared by every worker and
-machine): on SQLite every transaction is a turn at the one write lock the
-canvas engine also wants, so a turn per claim, not three per request. A sender
+pool of sender threads. A claim takes as many requests as senders are free (up
+to CLAIM_REQUESTS), and in its one transaction leases the items, opens the
+requests' ledger rows and reserves their write slots (audiences/budget.py,
+shared by every worker and machine): on SQLite every transaction is a turn at
+the one write lock the canvas engine also wants, so a turn per claim, not three
+per request. A sender
 sleeps until its slot, sends, and settles the outcome (audiences/claims.py) in
 one transaction:
 
@@ -93,6 +94,9 @@ SWITCH_INTERVAL = 0.001
 # No write leaves within this long of the seventh write before it, in this process
 # (5 ms for the way from our socket to Pinterest's clock).
 DEPARTURE_WINDOW = 1.005
+# Requests per claim at most: few transactions, yet a first request that leaves soon
+# (a claim of 12 requests, 22,800 items, took 0.3 s before anything was sent).
+CLAIM_REQUESTS = 4
 # A slot reserved with the claim that passed longer ago than this is not used: a new one is.
 LATE_SLOT = 0.05
 
@@ -575,7 +579,9 @@ class Flusher:
                     last_sweep = time.monotonic()
                 if len(in_flight) < senders:
                     # As many requests as senders are free, in few claims (few transactions).
-                    claimed = self.claim_round(timezone.now(), requests=senders - len(in_flight))
+                    claimed = self.claim_round(
+                        timezone.now(), requests=min(senders - len(in_flight), CLAIM_REQUESTS)
+                    )
                     for claim in claimed:
                         # Here, not in a sender: a draft is created once, before its requests.
                         if self.prepare(claim):

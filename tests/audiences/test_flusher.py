@@ -17,6 +17,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from audiences import analytics, claims
+from audiences.budget import SPACING
 from audiences.flusher import Flusher
 from audiences.models import (
     AudienceStatus,
@@ -543,3 +544,60 @@ def test_a_worker_whose_lease_lapsed_mid_creation_loses_no_customer(
     # customers sent again to the list B created.
     retried = SyncBatch.objects.filter(created_list=True, outcome=BatchOutcome.RETRY)
     assert retried.count() == 1
+
+
+def test_one_claim_carries_several_requests_with_their_ledger_rows_and_slots(
+    workspace, owner_account, flusher, pinterest_sandbox
+):
+    audience = live_audience(workspace, owner_account, pinterest_sandbox)
+    before = members(pinterest_sandbox, audience)
+    customers(workspace, 5_000)
+    canvas = CanvasFactory(workspace=workspace)
+    step = add_sync_step(canvas, audience=audience, email=True)
+    launch(canvas)
+
+    # One transaction: the items leased, a ledger row per request, a write slot each.
+    (claim,) = flusher.claim_round(timezone.now(), requests=3)
+    assert [len(r.item_ids) for r in claim.requests] == [1_900, 1_900, 1_200]
+    assert SyncItem.objects.filter(state=SyncState.IN_FLIGHT).count() == 5_000
+    assert SyncBatch.objects.filter(finished_at__isnull=True).count() == 3
+    slots = [r.slot_at for r in claim.requests]
+    assert [round(b - a, 6) for a, b in zip(slots, slots[1:], strict=False)] == [
+        round(SPACING, 6)
+    ] * 2
+
+    flusher.send_claim(claim)
+    assert members(pinterest_sandbox, audience) == before | {
+        sha(f"u{n}@example.com") for n in range(5_000)
+    }
+    assert identity(canvas)[step.pk][analytics.SYNCED] == 5_000
+    batches = list(SyncBatch.objects.order_by("pk"))
+    assert [(b.outcome, b.item_count, b.http_status) for b in batches] == [
+        (BatchOutcome.SYNCED, 1_900, 200),
+        (BatchOutcome.SYNCED, 1_900, 200),
+        (BatchOutcome.SYNCED, 1_200, 200),
+    ]
+    # started_at is when each left (after its slot), not when it was claimed.
+    assert batches[0].started_at < batches[1].started_at < batches[2].started_at
+    assert all(b.started_at <= b.finished_at for b in batches)
+
+
+def test_a_request_released_before_it_left_leaves_no_ledger_row(
+    workspace, owner_account, flusher, pinterest_sandbox
+):
+    audience = live_audience(workspace, owner_account, pinterest_sandbox)
+    customers(workspace, 3)
+    canvas = CanvasFactory(workspace=workspace)
+    step = add_sync_step(canvas, audience=audience, email=True)
+    launch(canvas)
+    (claim,) = flusher.claim_round(timezone.now())
+    assert SyncBatch.objects.count() == 1  # opened with the claim
+    # Deleted on Pinterest meanwhile (as another worker found): nothing is sent.
+    PinterestAudience.objects.filter(pk=audience.pk).update(missing_since=timezone.now())
+
+    flusher.send_claim(claim)
+    assert not SyncBatch.objects.exists()
+    assert list(SyncItem.objects.values_list("state", "last_error").distinct()) == [
+        (SyncState.PENDING, "Audience not found")
+    ]
+    assert identity(canvas)[step.pk][analytics.PENDING] == 3
