@@ -484,8 +484,9 @@ def settle_synced(
             attempts=request.attempt,
         )
         _forget_erased(mine)
-        _move(mine, analytics.SYNCED, now)
         batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id, sent_at=request.sent_at)
+        # The counters last: every settlement of the step locks their rows until it commits.
+        _move(mine, analytics.SYNCED, now)
     return len(mine)
 
 
@@ -551,9 +552,9 @@ def settle_rejected(
             attempts=request.attempt,
         )
         _forget_erased(mine)
-        _move(mine, analytics.ERRORED, now)
-        _erasure_errored(mine)
         batch_close(batch, BatchOutcome.REJECTED, now, error=error, sent_at=request.sent_at)
+        _move(mine, analytics.ERRORED, now)  # the counters last, as in settle_synced
+        _erasure_errored(mine)
     return len(mine)
 
 
