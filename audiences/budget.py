@@ -60,8 +60,7 @@ def _redis():
 
 def budget_reserve(*, connection_id: int) -> float:
     """Reserve the connection's next write slot; returns how many seconds to wait for it."""
-    slot, now = budget_reserve_slot(connection_id=connection_id)
-    return max(0.0, slot - now)
+    return budget_reserve_many(connection_id=connection_id, count=1)[0]
 
 
 def budget_reserve_many(*, connection_id: int, count: int) -> list[float]:

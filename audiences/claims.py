@@ -99,6 +99,18 @@ def _locking(queryset: QuerySet) -> QuerySet:
     return queryset
 
 
+def _settle(mine: list[Mine], request: Request, batch: SyncBatch | None, **fields) -> None:
+    """Release a claim's items with the fields of their outcome, pointing at their batch."""
+    _update(
+        [item.pk for item in mine],
+        claim="",
+        lease_until=None,
+        batch=batch,
+        attempts=request.attempt,
+        **fields,
+    )
+
+
 def _update(ids: list[int], **fields) -> None:
     """Set fields on these items in one statement (nothing to do for none).
 
@@ -408,17 +420,26 @@ def _batches_open(claim_: Claim, now: datetime) -> None:
 def batch_open(
     *, claim_: Claim, request: Request, now: datetime, created_list: bool = False
 ) -> SyncBatch:
-    """The ledger row of a request about to leave (finished when its answer is settled)."""
-    batch = _batch(claim_, request, now, created_list)
-    batch.save()
-    return batch
+    """The ledger row of a request about to leave (finished when its answer is settled):
+    the one opened with its claim, or a new one (a split's halves)."""
+    if request.batch is None:
+        request.batch = _batch(claim_, request, now, created_list)
+        request.batch.save()
+    request.batch.created_list = request.batch.created_list or created_list  # saved on close
+    return request.batch
 
 
-def batch_unsent(request: Request) -> None:
-    """Drop the ledger row of a request that never left (its items were released)."""
-    if request.batch is not None and request.sent_at is None and request.batch.pk is not None:
-        SyncBatch.objects.filter(pk=request.batch.pk, finished_at__isnull=True).delete()
+def _row_to_close(request: Request) -> SyncBatch | None:
+    """The request's open ledger row, for a settlement not given one; None when there is
+    none, or when the request never left: then its row is dropped (it was no request)."""
+    batch = request.batch
+    if batch is None or batch.finished_at is not None:
+        return None
+    if request.sent_at is None:
+        SyncBatch.objects.filter(pk=batch.pk, finished_at__isnull=True).delete()
         request.batch = None
+        return None
+    return batch  # it left, and this settlement says what became of it
 
 
 def batch_close(
@@ -472,16 +493,14 @@ def settle_synced(
     with transaction.atomic():
         commit_quickly()  # canvas/commits.py: counters are hot rows
         mine = _mine(claim_.token, request.item_ids)
-        _update(
-            [item.pk for item in mine],
+        _settle(
+            mine,
+            request,
+            batch,
             state=SyncState.SYNCED,
             finished_at=now,
             next_attempt_at=None,
-            claim="",
-            lease_until=None,
             last_error="",
-            batch=batch,
-            attempts=request.attempt,
         )
         _forget_erased(mine)
         batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id, sent_at=request.sent_at)
@@ -514,20 +533,16 @@ def settle_retry(
     with transaction.atomic():
         commit_quickly()  # canvas/commits.py: counters are hot rows
         mine = _give_up_erased(_mine(claim_.token, request.item_ids), now)
-        _update(
-            [item.pk for item in mine],
+        if batch is None:  # released, not answered: the row its claim opened, if it left
+            batch = _row_to_close(request)
+        _settle(
+            mine,
+            request,
+            batch,
             state=SyncState.PENDING,
             next_attempt_at=now + wait,
-            claim="",
-            lease_until=None,
             last_error=message,
-            batch=batch,
-            attempts=request.attempt,
         )
-        if batch is None:
-            batch_unsent(request)  # never left: no ledger row
-            if request.batch is not None and request.batch.finished_at is None:
-                batch = request.batch  # it left, and what became of it is this error
         batch_close(batch, outcome, now, error=error, sent_at=request.sent_at)
     return len(mine)
 
@@ -540,16 +555,14 @@ def settle_rejected(
     with transaction.atomic():
         commit_quickly()  # canvas/commits.py: counters are hot rows
         mine = _mine(claim_.token, request.item_ids)
-        _update(
-            [item.pk for item in mine],
+        _settle(
+            mine,
+            request,
+            batch,
             state=SyncState.ERRORED,
             finished_at=now,
             next_attempt_at=None,
-            claim="",
-            lease_until=None,
             last_error=message,
-            batch=batch,
-            attempts=request.attempt,
         )
         _forget_erased(mine)
         batch_close(batch, BatchOutcome.REJECTED, now, error=error, sent_at=request.sent_at)

@@ -8,9 +8,8 @@ to CLAIM_REQUESTS), and in its one transaction leases the items, opens the
 requests' ledger rows and reserves their write slots (audiences/budget.py,
 shared by every worker and machine): on SQLite every transaction is a turn at
 the one write lock the canvas engine also wants, so a turn per claim, not three
-per request. A sender
-sleeps until its slot, sends, and settles the outcome (audiences/claims.py) in
-one transaction:
+per request. A sender sleeps until its slot, sends, and settles the outcome
+(audiences/claims.py) in one transaction:
 
 - 2xx: synced, counted once;
 - 400: split in halves until the bad record stands alone, which is errored;
@@ -219,14 +218,7 @@ class Flusher:
         # Never lose the items to a bug: release them for a later try.
         logger.exception("Sync of audience %s failed; its items are released", claim.audience.pk)
         for request in requests:
-            claims.settle_retry(
-                claim_=claim,
-                request=request,
-                batch=None,
-                now=timezone.now(),
-                error=explain.UNEXPECTED,
-                wait=claims.backoff(request.attempt),
-            )
+            self._release(claim, request, explain.UNEXPECTED, claims.backoff(request.attempt))
 
     def _send_in_thread(self, claim: Claim, request: Request) -> None:
         # A sender thread has its own database connection: closed after each request, so
@@ -383,10 +375,9 @@ class Flusher:
         Any other error settles this request and is raised for the caller to settle the rest.
         """
         list_type = self._list_type(request)
-        batch = request.batch or claims.batch_open(
+        batch = claims.batch_open(
             claim_=claim, request=request, now=timezone.now(), created_list=True
         )
-        batch.created_list = True
         try:
             found = gateway.customer_list_create(
                 connection=self._connection(claim),
@@ -436,9 +427,7 @@ class Flusher:
         return ListType.EMAIL if with_email else ListType.MAID
 
     def _send(self, claim: Claim, request: Request) -> None:
-        batch = request.batch or claims.batch_open(
-            claim_=claim, request=request, now=timezone.now()
-        )
+        batch = claims.batch_open(claim_=claim, request=request, now=timezone.now())
         try:
             answer = gateway.records_send(
                 connection=self._connection(claim),
