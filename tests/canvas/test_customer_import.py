@@ -15,6 +15,7 @@ from canvas.services.imports import (
     customer_import_file,
     customer_import_run,
     customer_row_parse,
+    import_chunk_rows,
 )
 from tests.factories import CustomerFactory, UserFactory, customers_csv
 
@@ -565,3 +566,20 @@ def test_the_skipped_rows_report_neutralizes_formulas(as_marketer, workspace):
         f"5,'-2,email,{reason}\r\n"
         f"6,plain,email,{reason}\r\n"
     )
+
+
+def test_a_large_file_goes_in_chunks_of_a_hundredth_of_it_up_to_ten_thousand_rows(workspace):
+    sizes = [1, 4_500, 200_000, 400_000, 1_000_000, 5_000_000]
+    assert [import_chunk_rows(n) for n in sizes] == [2_000, 2_000, 2_000, 4_000, 10_000, 10_000]
+    rows = 400_000
+    file = io.BytesIO(customers_csv(rows))
+    job = CustomerImport.objects.create(workspace=workspace, file_name="big.csv", total_rows=rows)
+    assert customer_import_run(customer_import=job, file=file, max_chunks=1) is False
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.created_count, job.percent) == (
+        "running",
+        4_000,
+        4_000,
+        1,
+    )
+    assert Customer.objects.count() == 4_000
