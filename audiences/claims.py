@@ -273,12 +273,29 @@ def claim(*, group: Group, now: datetime, window: timedelta, requests: int = 1) 
             return None
         if len(rows) < MAX_RECORDS and not due.filter(next_attempt_at__lte=now - window).exists():
             return None  # none has waited the window yet (asked apart: no datetimes to convert)
+        cut = _cut(rows)
+        if len(cut) > 1 and _fresh_tail(cut[-1], now - window):
+            # A part-filled last request would spend a whole write slot on a few items
+            # while more keep arriving (a launch queues them at about the rate they
+            # leave): they wait for the next claim, with the items that come meanwhile.
+            cut.pop()
         token = secrets.token_hex(16)
-        ids = [r[0] for r in rows]
+        ids = [pk for request in cut for pk in request.item_ids]
         _update(ids, state=SyncState.IN_FLIGHT, claim=token, lease_until=now + lease())
-        claimed = Claim(token, group.audience, group.operation, _cut(rows), group.erasure)
+        claimed = Claim(token, group.audience, group.operation, cut, group.erasure)
         _batches_open(claimed, now)
     return claimed
+
+
+def _fresh_tail(request: Request, waited_since: datetime) -> bool:
+    """Whether a request has room left and its oldest item has not waited the window.
+
+    Its first item is its oldest: due items are taken in next_attempt_at order.
+    """
+    if len(request.records) > MAX_RECORDS - 3:  # nobody's hashes (three at most) fit
+        return False
+    oldest = request.item_ids[0]
+    return not SyncItem.objects.filter(pk=oldest, next_attempt_at__lte=waited_since).exists()
 
 
 def sweep(*, now: datetime) -> tuple[int, int]:

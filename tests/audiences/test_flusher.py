@@ -601,3 +601,33 @@ def test_a_request_released_before_it_left_leaves_no_ledger_row(
         (SyncState.PENDING, "Audience not found")
     ]
     assert identity(canvas)[step.pk][analytics.PENDING] == 3
+
+
+def test_a_part_filled_last_request_waits_for_more_items_until_the_window_passes(
+    workspace, owner_account, clock, pinterest_sandbox
+):
+    audience = live_audience(workspace, owner_account, pinterest_sandbox)
+    customers(workspace, 5_000)
+    canvas = CanvasFactory(workspace=workspace)
+    step = add_sync_step(canvas, audience=audience, email=True)
+    launch(canvas)
+    windowed = Flusher(
+        sleep=lambda seconds: clock.shift(max(seconds, 0)),
+        clock=time.time,
+        window=timedelta(seconds=1),
+    )
+
+    # Fresh items: the two full requests go, the 1,200 left wait for more to arrive.
+    (claim,) = windowed.claim_round(timezone.now(), requests=3)
+    assert [len(r.item_ids) for r in claim.requests] == [1_900, 1_900]
+    assert SyncItem.objects.filter(state=SyncState.IN_FLIGHT).count() == 3_800
+    assert SyncBatch.objects.count() == 2
+    windowed.send_claim(claim)
+    # Alone and still fresh, they keep waiting; once the oldest waited the window, they go.
+    assert windowed.claim_round(timezone.now(), requests=3) == []
+    clock.shift(1)
+    (claim,) = windowed.claim_round(timezone.now(), requests=3)
+    assert [len(r.item_ids) for r in claim.requests] == [1_200]
+    windowed.send_claim(claim)
+    assert [e["records"] for e in writes(pinterest_sandbox)][-3:] == [1_900, 1_900, 1_200]
+    assert identity(canvas)[step.pk][analytics.SYNCED] == 5_000
