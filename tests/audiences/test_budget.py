@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from audiences.budget import SPACING, budget_push_back, budget_reserve
+from audiences.budget import SPACING, budget_pad, budget_push_back, budget_reserve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +51,15 @@ def test_reservations_are_spaced_by_a_seventh_of_a_second_and_a_bit(store, conne
 def test_a_429_pushes_the_clock_past_its_reset(store, connection):
     budget_push_back(connection_id=connection.pk, seconds=2)
     assert budget_reserve(connection_id=connection.pk) == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_pad_leaves_time_unused_after_the_slots_reserved(store, connection):
+    first = budget_reserve(connection_id=connection.pk)
+    budget_pad(connection_id=connection.pk, seconds=0.05)
+    # The next slot is a spacing after the last one reserved, plus the pad.
+    assert budget_reserve(connection_id=connection.pk) - first == pytest.approx(
+        SPACING + 0.05, abs=0.01
+    )
 
 
 def test_processes_share_one_clock(store, connection, transactional_db):
