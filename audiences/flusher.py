@@ -49,7 +49,9 @@ from django.utils import timezone
 
 from audiences import claims, explain, gateway
 from audiences.budget import (
+    SPACING,
     WRITES_PER_SECOND,
+    budget_pad,
     budget_push_back,
     budget_reserve,
     budget_reserve_many,
@@ -90,14 +92,19 @@ Sleep = Callable[[float], None]
 # every 5 ms): a sender waking for its slot is then late by ~1 ms, not ~20 ms, which
 # the budget's 2 % margin must absorb (measured in bench_sync).
 SWITCH_INTERVAL = 0.001
-# No write leaves within this long of the seventh write before it, in this process
-# (5 ms for the way from our socket to Pinterest's clock).
-DEPARTURE_WINDOW = 1.005
+# No write leaves within this long of the seventh write before it, in this process: the
+# budget's seven spacings (audiences/budget.py). A sender the OS woke late delays the
+# ones after it instead of arriving among them.
+DEPARTURE_WINDOW = 7 * SPACING
 # Requests per claim at most: few transactions, yet a first request that leaves soon
 # (a claim of 12 requests, 22,800 items, took 0.3 s before anything was sent).
 CLAIM_REQUESTS = 4
 # A slot reserved with the claim that passed longer ago than this is not used: a new one is.
 LATE_SLOT = 0.05
+# Left unused between a loop's last reserved slot and its successor's first (another
+# process, which does not know when this one's last requests left): 0.05 s per hand-over.
+# Without it, both launches measured had a 429 at each hand-over (a second lost each).
+HAND_OVER_PAD = 0.05
 
 
 @dataclass
@@ -246,8 +253,8 @@ class Flusher:
         The client calls it once the request is built, right before it leaves. It also
         keeps this process's last 7 departures per token: a sender the OS woke late (a
         busy machine can be 50 ms late) would otherwise arrive close to the next ones
-        and make 8 in a second; so no departure is allowed within a second (+5 ms) of the
-        seventh before it. The shared budget spaces the processes; this, each process.
+        and make 8 in a second; so no departure is allowed within DEPARTURE_WINDOW of
+        the seventh before it. The shared budget spaces the processes; this, each process.
         """
         at = request.slot_at if request is not None else None
         if at is None or at < self.clock() - LATE_SLOT:
@@ -552,8 +559,14 @@ class Flusher:
         seconds: float,
         stop: Callable[[], bool] = lambda: False,
         heartbeat: Callable[[], None] = lambda: None,
+        hand_over: Callable[[], None] = lambda: None,
     ) -> FlushStats:
-        """Claim and send for `seconds`, several requests in flight, then wait for them."""
+        """Claim and send for `seconds`, several requests in flight, then wait for them.
+
+        `hand_over` is called once the time is up, before the wait: a successor can
+        claim while this loop's last requests (up to a second of slots, then Pinterest's
+        answer) finish, instead of the pipeline emptying at every hand-over.
+        """
         deadline = time.monotonic() + seconds
         senders = settings.SYNC_SENDERS
         switch_interval = sys.getswitchinterval()
@@ -584,6 +597,10 @@ class Flusher:
                     )
                 else:
                     time.sleep(IDLE_POLL)
+            if not stop():
+                for connection_id in self._departures:
+                    budget_pad(connection_id=connection_id, seconds=HAND_OVER_PAD)
+                hand_over()
             wait(in_flight)
         sys.setswitchinterval(switch_interval)
         connections.close_all()

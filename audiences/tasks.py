@@ -3,9 +3,10 @@
 The 5-second cadence: django-q2 schedules tick in minutes, so the flusher is a
 task that loops (claiming, sending, polling twice a second when idle) for
 SYNC_FLUSH_RUN_SECONDS, well below django-q2's timeout, then queues its own
-successor. At most SYNC_FLUSHERS loops run at once, across every machine (a
-lease per slot in the database); a schedule every minute restarts a chain a
-killed worker broke, and entry wakes one at once. The loop stops within a
+successor as soon as it stops claiming: its last requests settle while the
+successor already sends. At most SYNC_FLUSHERS loops claim at once, across every
+machine (a lease per slot in the database); a schedule every minute restarts a
+chain a killed worker broke, and entry wakes one at once. The loop stops within a
 second when its cluster stops (canvas/shutdown.py), lets its requests in flight
 settle, and queues no successor.
 """
@@ -101,15 +102,27 @@ def sync_flush_task(wait_for_slot: bool = False) -> dict[str, int]:
     wait = SLOT_LEASE.total_seconds() + 1.0 if wait_for_slot else 0.0
     if _slot_acquire(holder, wait=wait) is None:
         return {"busy": 1}
+    handed_over = False
+
+    def hand_over() -> None:
+        # Time is up and nothing more is claimed here: the slot and the work go to a
+        # successor now, while this loop's requests in flight settle.
+        nonlocal handed_over
+        _slot_release(holder)
+        sync_flush_enqueue()
+        handed_over = True
+
     try:
         stats = Flusher().flush_run(
             seconds=settings.SYNC_FLUSH_RUN_SECONDS,
             stop=stop_requested,
             heartbeat=lambda: _slot_renew(holder),
+            hand_over=hand_over,
         )
     finally:
-        _slot_release(holder)
-    if not stop_requested():
+        if not handed_over:
+            _slot_release(holder)
+    if not handed_over and not stop_requested():
         sync_flush_enqueue()
     return _stats(stats)
 
