@@ -158,6 +158,8 @@ class Flusher:
         self.sleep, self.clock = sleep, clock
         self._departures: dict[int, deque[float]] = {}
         self._departures_lock = threading.Lock()
+        # Connections this flusher reserved slots of (main thread only): padded at hand-over.
+        self._reserved_for: set[int] = set()
         self.window = (
             window if window is not None else timedelta(seconds=settings.SYNC_BATCH_WINDOW_SECONDS)
         )
@@ -243,6 +245,7 @@ class Flusher:
     def _reserve(self, claim: Claim) -> None:
         """Reserve the write slots of a claim's requests, in the claim's transaction."""
         waits = budget_reserve_many(connection_id=claim.connection_id, count=len(claim.requests))
+        self._reserved_for.add(claim.connection_id)
         now = self.clock()
         for request, wait_s in zip(claim.requests, waits, strict=True):
             request.slot_at = now + wait_s
@@ -535,6 +538,16 @@ class Flusher:
 
     # Loops
 
+    def _pad_budgets(self) -> None:
+        """Leave HAND_OVER_PAD unused after this loop's last slots, for its successor."""
+        for connection_id in sorted(self._reserved_for):
+            try:
+                budget_pad(connection_id=connection_id, seconds=HAND_OVER_PAD)
+            except Exception:
+                # Handing over matters more: without a successor nothing is sent until
+                # the watchdog's next minute; a missing pad risks one 429.
+                logger.exception("Padding the write budget of connection %s failed", connection_id)
+
     def sweep(self, now: datetime) -> None:
         _, errored = claims.sweep(now=now)
         self.stats.add(errored_late=errored)
@@ -598,8 +611,7 @@ class Flusher:
                 else:
                     time.sleep(IDLE_POLL)
             if not stop():
-                for connection_id in self._departures:
-                    budget_pad(connection_id=connection_id, seconds=HAND_OVER_PAD)
+                self._pad_budgets()
                 hand_over()
             wait(in_flight)
         sys.setswitchinterval(switch_interval)

@@ -286,7 +286,7 @@ class WriteBudget(models.Model):
 
 
 class FlusherSlot(models.Model):
-    """One of the few flusher loops allowed to run at once, across every machine."""
+    """One of the few flusher loops allowed to claim at once, across every machine."""
 
     slot = models.PositiveSmallIntegerField(primary_key=True)
     holder = models.CharField(max_length=32, blank=True)

@@ -350,7 +350,8 @@ ENGINE_RUN_SECONDS = env.float("ENGINE_RUN_SECONDS", default=30.0)
 ENGINE_SQLITE_YIELD_SECONDS = env.float("ENGINE_SQLITE_YIELD_SECONDS", default=0.05)
 
 # --- Audience Sync (audiences/flusher.py) ---
-# Flusher loops allowed at once across every machine (each needs a free worker: keep Q_WORKERS above it).
+# Flusher loops claiming at once across every machine (each needs a free worker: keep Q_WORKERS
+# above it; at a hand-over, a loop and its successor hold one each for about a second).
 SYNC_FLUSHERS = env.int("SYNC_FLUSHERS", default=1)
 # Sender threads per flusher loop: requests in flight at once. A request lives from its
 # claim through its slot (up to a second ahead), Pinterest's answer and its settling,

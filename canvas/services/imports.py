@@ -188,7 +188,7 @@ def customer_file_inspect(*, file: IO[bytes]) -> CustomerFileLayout:
     return CustomerFileLayout(columns=columns, total_rows=total)
 
 
-def import_chunk_rows(total_rows: int) -> int:
+def import_chunk_rows(*, total_rows: int) -> int:
     """Rows per chunk for a file of `total_rows`: 2,000, or a hundredth of a larger file."""
     return min(IMPORT_CHUNK_ROWS_MAX, max(IMPORT_CHUNK_ROWS, total_rows // 100))
 
@@ -283,7 +283,7 @@ def customer_import_run(
             reader, columns = _header(text)
             # Rows already imported by an earlier run are read past, not imported again.
             rows = itertools.islice(_data_rows(reader), customer_import.processed_rows, None)
-            size = import_chunk_rows(customer_import.total_rows)
+            size = import_chunk_rows(total_rows=customer_import.total_rows)
             parsed = (customer_chunk_parse(columns, c) for c in _chunks(rows, size))
             chunks = stack.enter_context(contextlib.closing(read_ahead(parsed)))
             for done, chunk in enumerate(chunks, start=1):

@@ -570,7 +570,14 @@ def test_the_skipped_rows_report_neutralizes_formulas(as_marketer, workspace):
 
 def test_a_large_file_goes_in_chunks_of_a_hundredth_of_it_up_to_ten_thousand_rows(workspace):
     sizes = [1, 4_500, 200_000, 400_000, 1_000_000, 5_000_000]
-    assert [import_chunk_rows(n) for n in sizes] == [2_000, 2_000, 2_000, 4_000, 10_000, 10_000]
+    assert [import_chunk_rows(total_rows=n) for n in sizes] == [
+        2_000,
+        2_000,
+        2_000,
+        4_000,
+        10_000,
+        10_000,
+    ]
     rows = 400_000
     file = io.BytesIO(customers_csv(rows))
     job = CustomerImport.objects.create(workspace=workspace, file_name="big.csv", total_rows=rows)
