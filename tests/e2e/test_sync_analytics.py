@@ -3,6 +3,7 @@ customer's page says why they are (not) in the audience."""
 
 import re
 import time
+from datetime import timedelta
 
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -92,7 +93,9 @@ def test_the_numbers_move_while_the_marketer_watches(
     # And it will refuse one record, u7's.
     pinterest_sandbox.state.set_faults(fail_next=1, writes_only=True)
     pinterest_sandbox.state.refused_records.add(sha("u7@example.com"))
-    flusher = Flusher()
+    # No batching window: the page shows what happens once it passed, however fast the
+    # browser got here (a second after entry, or less).
+    flusher = Flusher(window=timedelta(0))
     flusher.flush_until_idle()
     waiting = Customer.objects.get(external_id="u3")
     page.goto(live_server.url + waiting.get_absolute_url())
