@@ -123,7 +123,7 @@ def test_after_a_clean_run_pinterest_holds_exactly_the_records_we_synced(
 
 
 def test_pinterest_counts_records_so_a_customer_with_email_and_maid_counts_twice(
-    as_marketer, workspace, draft_audience, flusher, pinterest_sandbox
+    as_marketer, workspace, draft_audience, clock, flusher, pinterest_sandbox
 ):
     Customer.objects.bulk_create(
         Customer(
@@ -150,7 +150,8 @@ def test_pinterest_counts_records_so_a_customer_with_email_and_maid_counts_twice
     assert cell(html, draft_audience, "list-uploaded") == "240"
     assert "one customer can be up to three records" in html
 
-    # Records sent after Pinterest was read are shown apart, not compared.
+    # Records sent after Pinterest was read (a minute later) are shown apart, not compared.
+    clock.shift(60)
     Customer.objects.bulk_create(
         Customer(
             workspace=workspace,
