@@ -4,14 +4,18 @@ These tests commit (transactional_db): the loop's sender threads have database
 connections of their own.
 """
 
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from audiences.flusher import HAND_OVER_PAD, Flusher
 from audiences.models import FlusherSlot, PinterestAudience, SyncItem, SyncState, WriteBudget
+from audiences.tasks import sync_flush_task
+from canvas import shutdown
 from tests.audiences.conftest import add_sync_step, live_audience
 from tests.audiences.test_flusher import customers, launch, members, sha
 from tests.factories import CanvasFactory
@@ -56,3 +60,60 @@ def test_a_loop_hands_over_while_its_last_requests_are_in_flight(
     assert members(pinterest_sandbox, audience) == before | {
         sha(f"u{n}@example.com") for n in range(3_800)
     }
+
+
+def queued_flushes() -> list[str]:
+    """The tasks waiting in the cluster's queue (ORM or Redis broker), by function."""
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    broker = get_broker()
+    found = []
+    while (task := broker.dequeue()) is not None:
+        for task_id, package in task:
+            found.append(SignedPackage.loads(package)["func"])
+            broker.acknowledge(task_id)
+    return found
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Tasks go to the cluster's queue (not run inline), which starts and ends empty."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    get_broker().purge_queue()
+    yield
+    get_broker().purge_queue()
+
+
+def test_a_loop_whose_time_is_up_frees_its_slot_and_queues_one_successor(
+    transactional_db, broker, settings
+):
+    settings.SYNC_FLUSH_RUN_SECONDS = 0.3
+    assert sync_flush_task() == {
+        "requests": 0,
+        "synced": 0,
+        "retried": 0,
+        "rejected": 0,
+        "errored_late": 0,
+    }
+    assert list(FlusherSlot.objects.values_list("slot", "holder", "lease_until")) == [(0, "", None)]
+    assert queued_flushes() == ["audiences.tasks.sync_flush_task"]
+
+
+def test_a_loop_stopped_with_its_cluster_frees_its_slot_and_queues_no_successor(
+    transactional_db, broker, settings
+):
+    settings.SYNC_FLUSH_RUN_SECONDS = 30
+    # Ctrl-C reaches the worker (canvas/shutdown.py) a moment after the loop started.
+    stop = threading.Timer(0.3, shutdown._requested.set)
+    stop.start()
+    try:
+        sync_flush_task()
+    finally:
+        stop.join()
+        shutdown._requested.clear()
+    assert list(FlusherSlot.objects.values_list("slot", "holder", "lease_until")) == [(0, "", None)]
+    assert queued_flushes() == []
