@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from audiences import analytics, erasure, explain
 from audiences.models import (
@@ -70,6 +71,12 @@ class Request:
     slot_at: float | None = None
     # When it left for Pinterest (None: it never did); the ledger's started_at.
     sent_at: datetime | None = None
+
+    def leaves(self) -> None:
+        """It leaves for Pinterest now: its ledger row, opened earlier, starts now."""
+        self.sent_at = timezone.now()
+        if self.batch is not None:
+            self.batch.started_at = self.sent_at  # saved when the row is closed
 
 
 @dataclass
@@ -465,13 +472,10 @@ def batch_close(
     now: datetime,
     error=None,
     request_id: str | None = None,
-    sent_at: datetime | None = None,
 ) -> None:
     """Finish a ledger row: when, how, and what Pinterest said (status, code, request id)."""
     if batch is None:
         return
-    if sent_at is not None:
-        batch.started_at = sent_at  # it was opened with its claim; this is when it left
     batch.finished_at = now
     batch.outcome = outcome
     batch.customer_list_id = batch.audience.customer_list_id or batch.customer_list_id
@@ -520,7 +524,7 @@ def settle_synced(
             last_error="",
         )
         _forget_erased(mine)
-        batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id, sent_at=request.sent_at)
+        batch_close(batch, BatchOutcome.SYNCED, now, request_id=request_id)
         # The counters last: every settlement of the step locks their rows until it commits.
         _move(mine, analytics.SYNCED, now)
     return len(mine)
@@ -560,7 +564,7 @@ def settle_retry(
             next_attempt_at=now + wait,
             last_error=message,
         )
-        batch_close(batch, outcome, now, error=error, sent_at=request.sent_at)
+        batch_close(batch, outcome, now, error=error)
     return len(mine)
 
 
@@ -582,7 +586,7 @@ def settle_rejected(
             last_error=message,
         )
         _forget_erased(mine)
-        batch_close(batch, BatchOutcome.REJECTED, now, error=error, sent_at=request.sent_at)
+        batch_close(batch, BatchOutcome.REJECTED, now, error=error)
         _move(mine, analytics.ERRORED, now)  # the counters last, as in settle_synced
         _erasure_errored(mine)
     return len(mine)

@@ -281,7 +281,7 @@ class Flusher:
             if leave > now:
                 self.sleep(leave - now)
             if request is not None:
-                request.sent_at = timezone.now()  # the ledger's started_at
+                request.leaves()
 
         return wait_for_slot
 

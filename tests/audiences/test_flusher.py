@@ -229,10 +229,15 @@ def test_one_record_pinterest_refuses_is_isolated_from_1899_good_ones(
     again = CanvasFactory(workspace=workspace)
     step_again = add_sync_step(again, audience=draft_audience, maid=False)
     launch(again)
+    claimed_at, rows_before = timezone.now(), SyncBatch.objects.count()
     flusher.flush_until_idle()
 
     totals = identity(again)[step_again.pk]
     assert (totals[analytics.SYNCED], totals[analytics.ERRORED]) == (1_899, 1)
+    # Every row of the split, the claim's own included, starts when its request left
+    # (after its write slot), not when the claim opened it.
+    started = SyncBatch.objects.order_by("pk")[rows_before:].values_list("started_at", flat=True)
+    assert min(started) > claimed_at
     refused = SyncItem.objects.get(step=step_again, state=SyncState.ERRORED)
     assert refused.customer.external_id == "u1234"
     assert refused.last_error.startswith(
