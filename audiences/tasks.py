@@ -102,15 +102,13 @@ def sync_flush_task(wait_for_slot: bool = False) -> dict[str, int]:
     wait = SLOT_LEASE.total_seconds() + 1.0 if wait_for_slot else 0.0
     if _slot_acquire(holder, wait=wait) is None:
         return {"busy": 1}
-    handed_over = False
 
     def hand_over() -> None:
         # Time is up and nothing more is claimed here: the slot and the work go to a
-        # successor now, while this loop's requests in flight settle.
-        nonlocal handed_over
+        # successor now, while this loop's requests in flight settle. (A loop stopped
+        # with its cluster does not hand over: the next cluster starts its own.)
         _slot_release(holder)
         sync_flush_enqueue()
-        handed_over = True
 
     try:
         stats = Flusher().flush_run(
@@ -120,10 +118,7 @@ def sync_flush_task(wait_for_slot: bool = False) -> dict[str, int]:
             hand_over=hand_over,
         )
     finally:
-        if not handed_over:
-            _slot_release(holder)
-    if not handed_over and not stop_requested():
-        sync_flush_enqueue()
+        _slot_release(holder)  # still held only if the loop stopped or failed
     return _stats(stats)
 
 
