@@ -54,7 +54,9 @@ def test_a_loop_hands_over_while_its_last_requests_are_in_flight(
     # else leaves before HAND_OVER_PAD has passed (both slots were long gone).
     ((states, ahead),) = seen
     assert states == {SyncState.IN_FLIGHT: 3_800}
-    assert HAND_OVER_PAD - 0.02 < ahead <= HAND_OVER_PAD
+    # (Without the pad the budget's clock would be ~0.2 s behind, both slots passed; the
+    # lower bound asks only that the pad is not used up by the one query between them.)
+    assert 0 < ahead <= HAND_OVER_PAD
     # The loop waited for its answers before it returned.
     assert Counter(SyncItem.objects.values_list("state", flat=True)) == {SyncState.SYNCED: 3_800}
     assert members(pinterest_sandbox, audience) == before | {
