@@ -10,11 +10,10 @@ from canvas.services.enrollments import (
     canvas_entry_enqueue,
 )
 from canvas.services.imports import (
-    IMPORT_CHUNK_ROWS,
     customer_import_enqueue,
     customer_import_run,
     customer_imports_resume,
-    import_chunk_rows,
+    import_chunks_per_run,
 )
 from canvas.services.jobs import lease_release, lease_take
 
@@ -54,13 +53,9 @@ def canvas_launch_entry_task(canvas_id: int) -> int:
 def customer_import_task(customer_import_id: int) -> bool:
     """Import the next stretch of an uploaded customer CSV; queues the following run until done."""
     customer_import = CustomerImport.objects.get(pk=customer_import_id)
-    # The setting counts chunks of 2,000 rows: a large file's larger chunks are fewer per
-    # run, so a run takes as many rows (and as long) whatever the file's size (at least
-    # one chunk, up to 10,000 rows, if the setting asks for fewer).
-    rows_per_run = settings.CUSTOMER_IMPORT_CHUNKS_PER_RUN * IMPORT_CHUNK_ROWS
-    chunk_rows = import_chunk_rows(total_rows=customer_import.total_rows)
     finished = customer_import_run(
-        customer_import=customer_import, max_chunks=max(1, rows_per_run // chunk_rows)
+        customer_import=customer_import,
+        max_chunks=import_chunks_per_run(total_rows=customer_import.total_rows),
     )
     if not finished:
         customer_import_enqueue(customer_import_id=customer_import_id)

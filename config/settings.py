@@ -329,7 +329,7 @@ DEFAULT_EXCEPTION_REPORTER = "config.errors.PrivateExceptionReporter"
 # Largest CSV the Customers page accepts (manage.py import_customers has no limit).
 CUSTOMER_IMPORT_MAX_BYTES = env.int("CUSTOMER_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 # Chunks of 2,000 rows one worker task imports before queueing the next (well inside its
-# timeout); a large file's larger chunks count for as many rows (canvas/tasks.py).
+# timeout); a large file's larger chunks count for as many rows (import_chunks_per_run).
 CUSTOMER_IMPORT_CHUNKS_PER_RUN = env.int("CUSTOMER_IMPORT_CHUNKS_PER_RUN", default=50)
 
 # --- Ingestion API (/api/v1/, canvas/api/) ---

@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, reset_queries, transaction
+from django.db import reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from canvas.commits import commit_quickly
 from canvas.models import CustomerImport, CustomerImportRowError, ImportStatus, User, Workspace
 from canvas.services.customers import (
     MAX_ATTRIBUTE_NAME,
@@ -193,6 +195,14 @@ def import_chunk_rows(*, total_rows: int) -> int:
     return min(IMPORT_CHUNK_ROWS_MAX, max(IMPORT_CHUNK_ROWS, total_rows // 100))
 
 
+def import_chunks_per_run(*, total_rows: int) -> int:
+    """Chunks one queued run takes: CUSTOMER_IMPORT_CHUNKS_PER_RUN counts chunks of 2,000
+    rows, so a large file's larger chunks are fewer, and a run takes as many rows (and as
+    long) whatever the file's size (at least one chunk)."""
+    rows_per_run = settings.CUSTOMER_IMPORT_CHUNKS_PER_RUN * IMPORT_CHUNK_ROWS
+    return max(1, rows_per_run // import_chunk_rows(total_rows=total_rows))
+
+
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
     while chunk := list(itertools.islice(rows, size)):
         yield chunk
@@ -210,12 +220,11 @@ def _import_chunk(customer_import: CustomerImport, chunk: ParsedChunk) -> None:
     The progress counter is compare-and-set: if a resumed run and a slow original
     both reach the same chunk, the second rolls back instead of counting it twice.
     """
-    if connection.vendor == "postgresql":
-        # No wait for the WAL flush at each chunk's commit: a crash may lose the last
-        # chunks, but with the progress counter that moves in the same transaction, so
-        # the resumed import writes them again. (API calls keep waiting: they answer.)
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    # No wait for the WAL flush at each chunk's commit (canvas/commits.py): a crash may
+    # lose the last chunks, but with the progress counter that moves in the same
+    # transaction, so the resumed import writes them again. (API calls keep waiting:
+    # they answer.)
+    commit_quickly()
     claimed = CustomerImport.objects.filter(
         pk=customer_import.pk, processed_rows=customer_import.processed_rows
     ).update(processed_rows=F("processed_rows") + chunk.rows, heartbeat_at=timezone.now())

@@ -16,6 +16,7 @@ from canvas.services.imports import (
     customer_import_run,
     customer_row_parse,
     import_chunk_rows,
+    import_chunks_per_run,
 )
 from tests.factories import CustomerFactory, UserFactory, customers_csv
 
@@ -578,6 +579,8 @@ def test_a_large_file_goes_in_chunks_of_a_hundredth_of_it_up_to_ten_thousand_row
         10_000,
         10_000,
     ]
+    # A queued run takes 100,000 rows whatever the chunk size (50 chunks of 2,000 by default).
+    assert [import_chunks_per_run(total_rows=n) for n in sizes] == [50, 50, 50, 25, 10, 10]
     rows = 400_000
     file = io.BytesIO(customers_csv(rows))
     job = CustomerImport.objects.create(workspace=workspace, file_name="big.csv", total_rows=rows)
