@@ -10,6 +10,7 @@ NOTHING) keeps a customer from being enrolled twice by concurrent entries.
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
@@ -37,23 +38,41 @@ from canvas.steps.registry import arrival_counts
 ENTRY_CHUNK = 20_000
 
 
-def _eligible(canvas: Canvas, customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    """Customers of the query who may enter now: never twice at once, re-entry as configured."""
-    enrollments = Enrollment.objects.filter(canvas=canvas, customer=OuterRef("pk"))
+def _eligible(canvas: Canvas, ids: dict[str, Any]) -> QuerySet[Customer]:
+    """Customers of the chunk who may enter now: never twice at once, re-entry as configured.
+
+    `ids` picks the chunk's customer ids as lookups ({"gt": 0, "lte": 20000}, or
+    {"in": values_in(ids)}), and bounds both sides of the "not enrolled yet" test.
+    The bound on the enrollments is implied by the join, but PostgreSQL needs it
+    spelled out: while a launch fills canvas_enrollment faster than autovacuum
+    re-analyzes it, the planner believes the canvas has a few thousand enrollments
+    and chose to read and sort all of them for every window, 600,000 rows by the
+    thirtieth (auto_explain in bench_sync's launch: 56 s of its 1,000,000 entries).
+    Bounded, each window reads at most its own 20,000.
+    """
+    customers = Customer.objects.filter(
+        workspace_id=canvas.workspace_id, **{f"pk__{lookup}": v for lookup, v in ids.items()}
+    )
+    enrollments = Enrollment.objects.filter(
+        canvas=canvas,
+        customer=OuterRef("pk"),
+        **{f"customer_id__{lookup}": v for lookup, v in ids.items()},
+    )
     if canvas.allow_reentry:
         enrollments = enrollments.filter(state=EnrollmentState.ACTIVE)
-    return segment_apply(customers, canvas.entry_segment).filter(~Exists(enrollments))
+    eligible = segment_apply(customers, canvas.entry_segment).filter(~Exists(enrollments))
+    return eligible.order_by("pk")  # enrollments in customer order, as each window goes
 
 
-def _insert_enrollments(canvas: Canvas, customers: QuerySet[Customer], now: datetime) -> int:
-    """Enroll the eligible customers of the query at the first step; returns rows written.
+def _insert_enrollments(canvas: Canvas, ids: dict[str, Any], now: datetime) -> int:
+    """Enroll the eligible customers among `ids` (see _eligible) at the first step; returns rows written.
 
     Call inside a transaction holding the canvas row lock.
     """
     first_step = canvas.steps.order_by("position", "id").first()
     if canvas.status != CanvasStatus.ACTIVE or first_step is None:
         return 0
-    eligible = _eligible(canvas, customers).values(eligible_id=F("pk"))
+    eligible = _eligible(canvas, ids).values(eligible_id=F("pk"))
     select_sql, select_params = eligible.query.sql_with_params()
     table = Enrollment._meta.db_table
     # "WHERE true" lets SQLite parse ON CONFLICT after INSERT … SELECT.
@@ -91,11 +110,9 @@ def canvas_enter(
     ids = list(customer_ids)
     entered = 0
     for start in range(0, len(ids), ENTRY_CHUNK):
-        customers = Customer.objects.filter(
-            workspace_id=canvas.workspace_id, pk__in=values_in(ids[start : start + ENTRY_CHUNK])
-        )
+        chunk = {"in": values_in(ids[start : start + ENTRY_CHUNK])}
         with transaction.atomic():
-            entered += _insert_enrollments(_locked(canvas), customers, now)
+            entered += _insert_enrollments(_locked(canvas), chunk, now)
     if entered:
         # The engine starts as soon as the entry is committed, not at its next scheduled run.
         transaction.on_commit(engine_wake)
@@ -118,7 +135,7 @@ def _enter_next_window(canvas: Canvas, now: datetime, window_size: int) -> tuple
     if finished:
         # No customer at all (an empty workspace) leaves the cursor at 0, not None.
         upper = window.aggregate(last=Max("pk"))["last"] or canvas.entry_cursor or 0
-    entered = _insert_enrollments(canvas, window.filter(pk__lte=upper), now)
+    entered = _insert_enrollments(canvas, {"gt": canvas.entry_cursor or 0, "lte": upper}, now)
     heartbeat = timezone.now()
     Canvas.objects.filter(pk=canvas.pk).update(
         entry_cursor=upper,
