@@ -45,7 +45,6 @@ from audiences.models import (
     SyncState,
 )
 from canvas.commits import commit_quickly
-from canvas.id_lists import values_in
 
 # Pinterest's limit of records per request (partners/pinterest/README.md, "Limits").
 MAX_RECORDS = 1_900
@@ -125,7 +124,7 @@ def _update(ids: list[int], **fields) -> None:
     list cost more than the database's work.
     """
     if ids:
-        SyncItem.objects.filter(pk__in=values_in(ids)).update(**fields)
+        SyncItem.objects.filter(pk__any_of=ids).update(**fields)
 
 
 def _cut(rows: list[tuple]) -> list[Request]:
@@ -403,7 +402,7 @@ def _mine(token: str, item_ids: list[int]) -> list[Mine]:
     """The items still leased by this claim, locked on PostgreSQL."""
     # Looked up by id alone, then checked here: with the state and claim in the query
     # too, PostgreSQL planned a scan of every item in flight per id (hours at a million).
-    query = SyncItem.objects.filter(pk__in=values_in(item_ids))
+    query = SyncItem.objects.filter(pk__any_of=item_ids)
     if db.features.has_select_for_update:
         query = query.select_for_update()
     return [

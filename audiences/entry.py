@@ -19,7 +19,6 @@ from audiences.identifiers import hash_email, hash_maid
 from audiences.models import AudienceSyncStep, FlusherSlot, SyncItem, SyncState
 from canvas import metrics
 from canvas.customer_fields import InvalidIdentifier
-from canvas.id_lists import values_in
 from canvas.models import Customer, Step
 from canvas.steps.registry import Arrival
 
@@ -85,7 +84,7 @@ def sync_items_enter(*, step: Step, arrivals: list[Arrival], now: datetime) -> i
     identifiers = {
         pk: rest
         for pk, *rest in Customer.objects.filter(
-            pk__in=values_in([a.customer_id for a in arrivals])
+            pk__any_of=[a.customer_id for a in arrivals]
         ).values_list("pk", "email", "ios_idfa", "android_gaid")
     }
     moment = connection.ops.adapt_datetimefield_value(now)

@@ -10,6 +10,7 @@ class CanvasConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from canvas import id_lists  # noqa: F401 - registers the __any_of lookup
         from canvas.shutdown import stop_on_interrupt
         from canvas.steps import delay  # noqa: F401 - the step kinds shipped here register on import
 

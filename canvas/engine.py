@@ -24,7 +24,6 @@ from django_q.tasks import async_task
 
 from canvas import metrics
 from canvas.commits import commit_quickly
-from canvas.id_lists import values_in
 from canvas.models import CanvasStatus, Enrollment, EnrollmentState, Step
 from canvas.shutdown import stop_requested
 from canvas.steps.registry import Arrival, arrival_counts, get_kind
@@ -131,11 +130,11 @@ def engine_advance_chunk(*, now: datetime | None = None, limit: int = CHUNK_SIZE
             release = _handle_arrivals(step, arriving, now)
             if release is None:
                 # The step failed: its customers wait and retry, nobody else is held up.
-                Enrollment.objects.filter(pk__in=values_in(arriving_ids)).update(
+                Enrollment.objects.filter(pk__any_of=arriving_ids).update(
                     due_at=now + STEP_RETRY_DELAY
                 )
             elif release > now:
-                Enrollment.objects.filter(pk__in=values_in(arriving_ids)).update(
+                Enrollment.objects.filter(pk__any_of=arriving_ids).update(
                     waiting=True, due_at=release
                 )
             else:
@@ -153,11 +152,11 @@ def engine_advance_chunk(*, now: datetime | None = None, limit: int = CHUNK_SIZE
     # Django more than the database's work.
     for following, ids in moves.items():
         if following is None:
-            Enrollment.objects.filter(pk__in=values_in(ids)).update(
+            Enrollment.objects.filter(pk__any_of=ids).update(
                 state=EnrollmentState.EXITED, exited_at=now
             )
         else:
-            Enrollment.objects.filter(pk__in=values_in(ids)).update(
+            Enrollment.objects.filter(pk__any_of=ids).update(
                 step_id=following, waiting=False, due_at=now
             )
     metrics.metrics_add(counts=dict(counts), at=now)

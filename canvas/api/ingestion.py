@@ -12,7 +12,6 @@ from ninja.errors import HttpError
 
 from canvas.api.errors import FieldError, InvalidRequest
 from canvas.api.schemas import EventIn, TrackOut, TriggerOut
-from canvas.id_lists import values_in
 from canvas.models import Canvas, CanvasStatus, Customer, EntryType, Workspace
 from canvas.services.customers import (
     CustomerDataError,
@@ -46,9 +45,7 @@ def _customer_ids(workspace: Workspace, external_ids) -> dict[str, int]:
     # No ORDER BY (the model's is by id): with one, SQLite walks every customer of the
     # workspace in id order instead of looking each external_id up (60 ms at 200,000).
     return dict(
-        Customer.objects.filter(
-            workspace=workspace, external_id__in=values_in(set(external_ids), of="text")
-        )
+        Customer.objects.filter(workspace=workspace, external_id__any_of=set(external_ids))
         .order_by()
         .values_list("external_id", "pk")
     )

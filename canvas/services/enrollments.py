@@ -20,7 +20,6 @@ from django_q.tasks import async_task
 from canvas import metrics
 from canvas.commits import commit_quickly
 from canvas.engine import engine_wake
-from canvas.id_lists import values_in
 from canvas.models import (
     Canvas,
     CanvasStatus,
@@ -42,7 +41,7 @@ def _eligible(canvas: Canvas, ids: dict[str, Any]) -> QuerySet[Customer]:
     """Customers of the chunk who may enter now: never twice at once, re-entry as configured.
 
     `ids` picks the chunk's customer ids as lookups ({"gt": 0, "lte": 20000}, or
-    {"in": values_in(ids)}), and bounds both sides of the "not enrolled yet" test.
+    {"any_of": ids}), and bounds both sides of the "not enrolled yet" test.
     The bound on the enrollments is implied by the join, but PostgreSQL needs it
     spelled out: while a launch fills canvas_enrollment faster than autovacuum
     re-analyzes it, the planner believes the canvas has a few thousand enrollments
@@ -110,7 +109,7 @@ def canvas_enter(
     ids = list(customer_ids)
     entered = 0
     for start in range(0, len(ids), ENTRY_CHUNK):
-        chunk = {"in": values_in(ids[start : start + ENTRY_CHUNK])}
+        chunk = {"any_of": ids[start : start + ENTRY_CHUNK]}
         with transaction.atomic():
             entered += _insert_enrollments(_locked(canvas), chunk, now)
     if entered:
