@@ -152,6 +152,12 @@ class SyncItem(models.Model):
     # None for a REMOVE queued by erasure: it belongs to no step and counts in no step's metrics.
     # No index of their own: the composite indexes below start with them, and every
     # index is paid for by each of a million inserts.
+    # No database constraint on the step, the audience or the batch, as on canvas
+    # enrollments (canvas/models/canvases.py): each key of each of a million rows was
+    # checked by a query of its own. Launched steps and audiences are deleted only with
+    # their workspace (Django cascades), and the batch is the ledger row that last
+    # carried the item. The customer keeps its constraint: an item queued while its
+    # customer is erased must make the erasure fail and retry, not reach Pinterest.
     step = models.ForeignKey(
         Step,
         null=True,
@@ -159,9 +165,13 @@ class SyncItem(models.Model):
         on_delete=models.CASCADE,
         related_name="sync_items",
         db_index=False,
+        db_constraint=False,
     )
     audience = models.ForeignKey(
-        PinterestAudience, on_delete=models.PROTECT, related_name="sync_items"
+        PinterestAudience,
+        on_delete=models.PROTECT,
+        related_name="sync_items",
+        db_constraint=False,
     )
     # Kept when the customer is erased: a pending REMOVE must still reach Pinterest.
     customer = models.ForeignKey(
@@ -189,7 +199,12 @@ class SyncItem(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     # The request that last carried it.
     batch = models.ForeignKey(
-        "SyncBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        "SyncBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        db_constraint=False,
     )
 
     class Meta:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from audiences import analytics
@@ -130,6 +131,33 @@ def test_counters_add_up_at_every_commit(workspace, sync_canvas, clock):
     assert totals[metrics.ENTERED] == totals[analytics.PENDING] + totals[analytics.NOT_SYNCED]
     assert totals[metrics.ENTERED] == totals.get(metrics.PROCEEDED, 0) + totals[metrics.EXITED]
     assert not Enrollment.objects.filter(state="active").exists()
+
+
+def test_an_enrollment_that_outlived_its_customer_ends_not_synced(workspace, sync_canvas, clock):
+    """Enrollments keep no database key on their customer (canvas/models/canvases.py): one
+    written while its customer was being erased carries on, with nothing to send."""
+    found = people(workspace)
+    step = sync_canvas.steps.get()
+    activate(sync_canvas)
+    canvas_enter_segment(canvas=sync_canvas)
+    # The erasure committed after the entry, past the enrollment it never saw.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM canvas_customer WHERE id = %s", [found["both"].pk])
+    engine_advance()
+    item = SyncItem.objects.get(step=step, customer__isnull=True)
+    assert (item.state, item.email_hash, item.idfa_hash, item.gaid_hash, item.last_error) == (
+        SyncState.NOT_SYNCED,
+        "",
+        "",
+        "",
+        "No valid email or mobile advertising id",
+    )
+    assert step_analytics(canvas=sync_canvas)[step.pk] == {
+        metrics.ENTERED: 9,
+        analytics.PENDING: 5,
+        analytics.NOT_SYNCED: 4,
+        metrics.EXITED: 9,
+    }
 
 
 def test_a_sync_step_in_the_middle_lets_everyone_proceed_at_once(workspace, draft_audience, clock):
