@@ -59,8 +59,7 @@ def _eligible(canvas: Canvas, ids: dict[str, Any]) -> QuerySet[Customer]:
     )
     if canvas.allow_reentry:
         enrollments = enrollments.filter(state=EnrollmentState.ACTIVE)
-    eligible = segment_apply(customers, canvas.entry_segment).filter(~Exists(enrollments))
-    return eligible.order_by("pk")  # enrollments in customer order, as each window goes
+    return segment_apply(customers, canvas.entry_segment).filter(~Exists(enrollments))
 
 
 def _insert_enrollments(canvas: Canvas, ids: dict[str, Any], now: datetime) -> int:
