@@ -37,29 +37,34 @@ from canvas.steps.registry import arrival_counts
 ENTRY_CHUNK = 20_000
 
 
+class _ProbedExists(Exists):
+    """EXISTS that PostgreSQL runs as it reads: one index probe per outer row.
+
+    "OFFSET 0" keeps the planner from turning the test into an anti-join. As joins,
+    its plans followed the statistics, and statistics lag behind a launch or an
+    import: unbounded, it read and sorted all of the canvas's enrollments for every
+    window (600,000 rows by the thirtieth, 56 s of a million entries); bounded by the
+    window, on customers just imported it compared each customer with every
+    enrollment of the window (20,000 × 20,000: 34 s a window; auto_explain, bench_sync).
+    A probe of enrollment_customer_idx per customer costs the same whatever they say.
+    """
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
 def _eligible(canvas: Canvas, ids: dict[str, Any]) -> QuerySet[Customer]:
     """Customers of the chunk who may enter now: never twice at once, re-entry as configured.
 
     `ids` picks the chunk's customer ids as lookups ({"gt": 0, "lte": 20000}, or
-    {"any_of": ids}), and bounds both sides of the "not enrolled yet" test.
-    The bound on the enrollments is implied by the join, but PostgreSQL needs it
-    spelled out: while a launch fills canvas_enrollment faster than autovacuum
-    re-analyzes it, the planner believes the canvas has a few thousand enrollments
-    and chose to read and sort all of them for every window, 600,000 rows by the
-    thirtieth (auto_explain in bench_sync's launch: 56 s of its 1,000,000 entries).
-    Bounded, each window reads at most its own 20,000.
+    {"any_of": ids}).
     """
     customers = Customer.objects.filter(
         workspace_id=canvas.workspace_id, **{f"pk__{lookup}": v for lookup, v in ids.items()}
     )
-    enrollments = Enrollment.objects.filter(
-        canvas=canvas,
-        customer=OuterRef("pk"),
-        **{f"customer_id__{lookup}": v for lookup, v in ids.items()},
-    )
+    enrollments = Enrollment.objects.filter(canvas=canvas, customer=OuterRef("pk"))
     if canvas.allow_reentry:
         enrollments = enrollments.filter(state=EnrollmentState.ACTIVE)
-    return segment_apply(customers, canvas.entry_segment).filter(~Exists(enrollments))
+    return segment_apply(customers, canvas.entry_segment).filter(~_ProbedExists(enrollments))
 
 
 def _insert_enrollments(canvas: Canvas, ids: dict[str, Any], now: datetime) -> int:
