@@ -600,12 +600,8 @@ class Flusher:
                     last_sweep = time.monotonic()
                 if len(in_flight) < senders:
                     # As many requests as senders are free, in few claims (few transactions).
-                    # With none in flight (a loop's start), one: the shortest claim, so the
-                    # first request leaves at once and the next claims fill in behind it
-                    # (four took 0.25 s on PostgreSQL before anything was sent).
                     claimed = self.claim_round(
-                        timezone.now(),
-                        requests=min(senders - len(in_flight), CLAIM_REQUESTS if in_flight else 1),
+                        timezone.now(), requests=min(senders - len(in_flight), CLAIM_REQUESTS)
                     )
                     for claim in claimed:
                         # Here, not in a sender: a draft is created once, before its requests.
