@@ -43,7 +43,6 @@ from audiences.models import (
     AudienceSyncStep,
     PinterestAudience,
     SyncItem,
-    SyncState,
 )
 from canvas import metrics
 from canvas.engine import engine_advance
@@ -222,7 +221,10 @@ class Command(BaseCommand):
         return [c.pk for c in created]
 
     def _synced(self) -> int:
-        return SyncItem.objects.filter(step__canvas=self.canvas, state=SyncState.SYNCED).count()
+        # The step's counters, as its page reads them: counting the items every 0.2 s
+        # took PostgreSQL time from the flusher being timed (a scan of 200,000 rows).
+        step_id = self.canvas.steps.get().pk
+        return metrics.step_totals(step_ids=[step_id])[step_id].get(analytics.SYNCED, 0)
 
     def _last_acknowledged(self):
         return SyncItem.objects.filter(step__canvas=self.canvas).aggregate(t=Max("finished_at"))[
