@@ -45,6 +45,7 @@ from audiences.models import (
     SyncState,
 )
 from canvas.commits import commit_quickly
+from canvas.plans import ProbedExists, index_walk
 
 # Pinterest's limit of records per request (partners/pinterest/README.md, "Limits").
 MAX_RECORDS = 1_900
@@ -174,7 +175,7 @@ def due_groups(*, now: datetime) -> list[Group]:
     """
 
     def due(operation: str) -> Exists:
-        return Exists(
+        return ProbedExists(
             SyncItem.objects.filter(
                 step=OuterRef("step"),
                 operation=operation,
@@ -265,16 +266,17 @@ def claim(*, group: Group, now: datetime, window: timedelta, requests: int = 1) 
         ).order_by("next_attempt_at", "pk")
         if not group.erasure and _opposite_steps(group):
             due = due.exclude(_overtaking(group))
-        rows = list(
-            _locking(due).values_list(
-                "pk",
-                "step_id",
-                "email_hash",
-                "idfa_hash",
-                "gaid_hash",
-                "attempts",
-            )[: MAX_RECORDS * requests]
-        )
+        with index_walk():  # canvas/plans.py: the group's due index, whatever the statistics
+            rows = list(
+                _locking(due).values_list(
+                    "pk",
+                    "step_id",
+                    "email_hash",
+                    "idfa_hash",
+                    "gaid_hash",
+                    "attempts",
+                )[: MAX_RECORDS * requests]
+            )
         if not rows:
             return None
         if len(rows) < MAX_RECORDS and not due.filter(next_attempt_at__lte=now - window).exists():

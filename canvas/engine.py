@@ -25,6 +25,7 @@ from django_q.tasks import async_task
 from canvas import metrics
 from canvas.commits import commit_quickly
 from canvas.models import CanvasStatus, Enrollment, EnrollmentState, Step
+from canvas.plans import index_walk
 from canvas.shutdown import stop_requested
 from canvas.steps.registry import Arrival, arrival_counts, get_kind
 
@@ -88,17 +89,8 @@ def _claim(now: datetime, limit: int) -> list[tuple[int, int, int, bool]]:
     if connection.vendor != "postgresql":
         return list(due.values_list("id", "customer_id", "step_id", "waiting")[:limit])
     due = due.select_for_update(skip_locked=True)
-    # The claim should walk the due index and stop after `limit` rows, whatever the table
-    # holds. But a launch fills canvas_enrollment faster than autovacuum re-analyzes it,
-    # and with statistics that still count a few hundred rows PostgreSQL read every due
-    # row and sorted them all, for every chunk: 400,000 rows, 170 ms of a 5,000-row
-    # claim (auto_explain in bench_sync's launch). With sorts and bitmap scans off for
-    # this one statement, the index walk is the only plan left.
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_sort TO off; SET LOCAL enable_bitmapscan TO off")
-        rows = list(due.values_list("id", "customer_id", "step_id", "waiting")[:limit])
-        cursor.execute("SET LOCAL enable_sort TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT")
-    return rows
+    with index_walk():  # canvas/plans.py: the due index, `limit` rows, whatever the statistics
+        return list(due.values_list("id", "customer_id", "step_id", "waiting")[:limit])
 
 
 @transaction.atomic

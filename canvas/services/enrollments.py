@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, QuerySet
+from django.db.models import F, Max, OuterRef, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -29,27 +29,13 @@ from canvas.models import (
     EntryType,
     Workspace,
 )
+from canvas.plans import ProbedExists
 from canvas.segments import segment_apply
 from canvas.services.jobs import jobs_gone_quiet
 from canvas.shutdown import stop_requested
 from canvas.steps.registry import arrival_counts
 
 ENTRY_CHUNK = 20_000
-
-
-class _ProbedExists(Exists):
-    """EXISTS that PostgreSQL runs as it reads: one index probe per outer row.
-
-    "OFFSET 0" keeps the planner from turning the test into an anti-join. As joins,
-    its plans followed the statistics, and statistics lag behind a launch or an
-    import: unbounded, it read and sorted all of the canvas's enrollments for every
-    window (600,000 rows by the thirtieth, 56 s of a million entries); bounded by the
-    window, on customers just imported it compared each customer with every
-    enrollment of the window (20,000 × 20,000: 34 s a window; auto_explain, bench_sync).
-    A probe of enrollment_customer_idx per customer costs the same whatever they say.
-    """
-
-    template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
 def _eligible(canvas: Canvas, ids: dict[str, Any]) -> QuerySet[Customer]:
@@ -64,7 +50,7 @@ def _eligible(canvas: Canvas, ids: dict[str, Any]) -> QuerySet[Customer]:
     enrollments = Enrollment.objects.filter(canvas=canvas, customer=OuterRef("pk"))
     if canvas.allow_reentry:
         enrollments = enrollments.filter(state=EnrollmentState.ACTIVE)
-    return segment_apply(customers, canvas.entry_segment).filter(~_ProbedExists(enrollments))
+    return segment_apply(customers, canvas.entry_segment).filter(~ProbedExists(enrollments))
 
 
 def _insert_enrollments(canvas: Canvas, ids: dict[str, Any], now: datetime) -> int:
