@@ -29,8 +29,14 @@ def index_walk() -> Iterator[None]:
         return
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort TO off; SET LOCAL enable_bitmapscan TO off")
-        yield
-        cursor.execute("SET LOCAL enable_sort TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT")
+        try:
+            yield
+        finally:
+            # Also after a failed statement caught inside the transaction (a savepoint):
+            # the rest of the transaction plans as usual.
+            cursor.execute(
+                "SET LOCAL enable_sort TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT"
+            )
 
 
 class ProbedExists(Exists):
