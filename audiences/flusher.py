@@ -108,6 +108,13 @@ HAND_OVER_PAD = 0.05
 
 
 @dataclass
+class _Departure:
+    """When one request left: planned when it takes its place, the real time once it goes."""
+
+    at: float
+
+
+@dataclass
 class FlushStats:
     """What one run did (the task's result, and the benchmark's)."""
 
@@ -156,8 +163,8 @@ class Flusher:
     ):
         # Tests pass a sleep that moves time-machine's clock, and that clock (time.time).
         self.sleep, self.clock = sleep, clock
-        # Per token, this process's last 7 departures, each a one-element list: when it left.
-        self._departures: dict[int, deque[list[float]]] = {}
+        # Per token, this process's last 7 departures.
+        self._departures: dict[int, deque[_Departure]] = {}
         self._departures_lock = threading.Lock()
         # Connections this flusher reserved slots of (main thread only): padded at hand-over.
         self._reserved_for: set[int] = set()
@@ -277,15 +284,15 @@ class Flusher:
                 now = self.clock()
                 leave = now
                 if len(departures) == departures.maxlen:
-                    leave = max(now, departures[0][0] + DEPARTURE_WINDOW)
-                departure = [leave]
+                    leave = max(now, departures[0].at + DEPARTURE_WINDOW)
+                departure = _Departure(leave)
                 departures.append(departure)
             if leave > now:
                 self.sleep(leave - now)
             # A sleep may end late, a thread may wait for the interpreter (measured: up to
             # 80 ms on a busy machine): the seventh request after this one keeps its
             # distance from when this one really leaves, not from when it meant to.
-            departure[0] = max(leave, self.clock())
+            departure.at = max(leave, self.clock())
             if request is not None:
                 request.leaves()
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audiences import analytics, claims
 from audiences.budget import SPACING
-from audiences.flusher import Flusher
+from audiences.flusher import DEPARTURE_WINDOW, Flusher
 from audiences.models import (
     AudienceStatus,
     BatchOutcome,
@@ -426,6 +426,31 @@ def test_writes_never_exceed_seven_in_any_rolling_second(
     assert len(times) == 17  # the list, the audience, 15 PATCHes of ≤ 1,900
     assert all(later - earlier > 1.0 for earlier, later in zip(times, times[7:], strict=False))
     assert not [e for e in pinterest_sandbox.state.request_log() if e["status"] == 429]
+
+
+def test_the_seventh_write_after_a_late_one_keeps_its_distance_from_when_it_really_left(
+    clock, draft_audience
+):
+    # The first real sleep ends 50 ms late, as on a busy machine. Fifteen requests whose
+    # slots have all come: the 7-departure window alone spaces them.
+    late = [0.05]
+
+    def sleep(seconds):
+        clock.shift(seconds + (late.pop() if seconds > 0 and late else 0.0))
+
+    flusher = Flusher(sleep=sleep, clock=time.time, window=timedelta(0))
+    claim = claims.Claim("token", draft_audience, SyncOperation.ADD)
+    left = []
+    for n in range(15):
+        request = claims.Request([n], [None], [], attempt=0, slot_at=time.time())
+        flusher._slot_waiter(claim, request)()
+        left.append(time.time())
+
+    # The eighth waited for the window after the first and its sleep ended late...
+    assert left[7] - left[0] == pytest.approx(DEPARTURE_WINDOW + 0.05)
+    # ...and the fifteenth kept the window from when the eighth really left.
+    assert left[14] - left[7] == pytest.approx(DEPARTURE_WINDOW)
+    assert all(b - a >= DEPARTURE_WINDOW - 1e-6 for a, b in zip(left, left[7:], strict=False))
 
 
 def test_a_backlog_in_one_canvas_does_not_starve_a_trickle_in_another(
