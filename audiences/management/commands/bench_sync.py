@@ -220,11 +220,14 @@ class Command(BaseCommand):
         )
         return [c.pk for c in created]
 
-    def _synced(self) -> int:
-        # The step's counters, as its page reads them: counting the items every 0.2 s
-        # took PostgreSQL time from the flusher being timed (a scan of 200,000 rows).
+    def _counts(self) -> dict[str, int]:
+        """The step's counters, as its page reads them: counting a million items twice a
+        second would take a good part of a core from what is timed."""
         step_id = self.canvas.steps.get().pk
-        return metrics.step_totals(step_ids=[step_id])[step_id].get(analytics.SYNCED, 0)
+        return metrics.step_totals(step_ids=[step_id])[step_id]
+
+    def _synced(self) -> int:
+        return self._counts().get(analytics.SYNCED, 0)
 
     def _last_acknowledged(self):
         return SyncItem.objects.filter(step__canvas=self.canvas).aggregate(t=Max("finished_at"))[
@@ -352,12 +355,7 @@ class Command(BaseCommand):
             started = timezone.now()
             canvas_launch(canvas=self.canvas, user=None)  # type: ignore[arg-type]
             peak, shown = 0.0, 0.0
-            step_id = self.canvas.steps.get().pk
-            # Watched through the step's counters, as its page does: counting a million
-            # items twice a second would take a good part of a core from what is timed.
-            while (counts := metrics.step_totals(step_ids=[step_id])[step_id]).get(
-                analytics.SYNCED, 0
-            ) < n:
+            while (counts := self._counts()).get(analytics.SYNCED, 0) < n:
                 elapsed = (timezone.now() - started).total_seconds()
                 if elapsed - shown >= 5:
                     # Progress, to see whether sending kept pace while customers were queued.
