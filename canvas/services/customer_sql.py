@@ -86,10 +86,21 @@ def customer_rows_encode(rows: list[CustomerRow]) -> EncodedRows:
 
 
 def customer_rows_write(
-    *, workspace_id: int, encoded: EncodedRows, import_id: int | None, now: datetime
+    *,
+    workspace_id: int,
+    encoded: EncodedRows,
+    import_id: int | None,
+    now: datetime,
+    list_created: bool = True,
 ) -> list[WrittenRow]:
     """Create or update the encoded rows (distinct external_ids, sorted); call inside a
-    transaction."""
+    transaction.
+
+    Every row written is listed, or with `list_created=False` only the customers that
+    existed before (the others, encoded.size minus those, were created): an import
+    needs nothing of a new customer, and on PostgreSQL sending a million of them back
+    was a sixth of the database's time and as much of the importing process's.
+    """
     if not encoded.size:
         return []
     varying = encoded.varying
@@ -102,8 +113,10 @@ def customer_rows_write(
             (known_max,) = cursor.fetchone()
             cursor.execute(*_sqlite_upsert(workspace_id, encoded, import_id, now))
             written = [(pk, x, pk > known_max, line) for pk, x, line in cursor.fetchall()]
+            if not list_created:
+                written = [row for row in written if not row[2]]
         else:
-            cursor.execute(*_postgresql_upsert(workspace_id, encoded, import_id, now))
+            cursor.execute(*_postgresql_upsert(workspace_id, encoded, import_id, now, list_created))
             written = [(pk, x, new, line) for pk, x, line, new in cursor.fetchall()]
         if encoded.varying_rows:
             ids = {x: pk for pk, x, new, _ in written if not new}
@@ -164,7 +177,7 @@ _PG_ITEMS = {
 }
 
 
-def _postgresql_upsert(workspace_id, encoded, import_id, now) -> tuple[str, list]:
+def _postgresql_upsert(workspace_id, encoded, import_id, now, list_created) -> tuple[str, list]:
     # One JSON parameter, not arrays: Django's psycopg cursor binds on the client, and
     # quoting arrays of text element by element was most of an import's time.
     fields = ", ".join(f"coalesce({_PG_ITEMS[name]}, %s)" for name in FIELDS)
@@ -177,8 +190,11 @@ def _postgresql_upsert(workspace_id, encoded, import_id, now) -> tuple[str, list
         "ORDER BY r.n "
         "ON CONFLICT (workspace_id, external_id) DO UPDATE SET "
         f"{_update_set(encoded.common, import_id, f'{TABLE}.attributes || excluded.attributes')} "
-        "RETURNING id, external_id, last_import_line, (xmax = 0)"
+        "RETURNING id, external_id, last_import_line, (xmax = 0) AS created"
     )
+    if not list_created:
+        # DO UPDATE writes every row it does not insert: what is not listed was created.
+        sql = f"WITH written AS ({sql}) SELECT * FROM written WHERE NOT created"  # noqa: S608
     params = [workspace_id, *DEFAULTS.values(), now, now, import_id, encoded.payload]
     return sql, params
 

@@ -195,7 +195,7 @@ class MergedRow:
 class UpsertResult:
     created: int
     updated: int
-    # external_id → id of every customer written.
+    # external_id → id of every customer written (not filled for an import).
     customer_ids: dict[str, int] = field(default_factory=dict)
     # Imports only: records merged into an earlier line of the file, by line.
     merged: list[MergedRow] = field(default_factory=list)
@@ -265,33 +265,41 @@ def customers_upsert(
     that line, neither created nor updated.
     """
     prepared = records if isinstance(records, PreparedCustomers) else customers_prepare(records)
+    importing = customer_import is not None
     written = customer_rows_write(
         workspace_id=workspace.pk,
         encoded=prepared.encoded,
         import_id=customer_import.pk if customer_import is not None else None,
         now=timezone.now(),
+        # An import needs only the customers that were known: a new one took its own line.
+        list_created=not importing,
     )
-    created = updated = 0
-    first_lines: dict[str, int] = {}
+    if not importing:
+        created = sum(1 for row in written if row[2])
+        return UpsertResult(
+            created=created,
+            updated=len(written) - created,
+            customer_ids={row[1]: row[0] for row in written},
+        )
+    created = prepared.encoded.size - len(written)
+    updated = 0
+    # The file's first line for each customer: a known one's is stored (from an earlier
+    # chunk of this import, or this row's if another import or the API wrote it last).
+    first_lines = {external_id: first_line for _, external_id, _, first_line in written}
     merged_rows: list[MergedRow] = []
-    for _, external_id, is_new, first_line in written:
-        if customer_import is not None and first_line is not None:
-            first_lines[external_id] = first_line
-            line = prepared.lines[external_id]
-            if line is not None and first_line != line:
-                merged_rows.append(MergedRow(line, external_id, first_line))
-                continue
-        if is_new:
-            created += 1
+    for _, external_id, _, first_line in written:
+        line = prepared.lines[external_id]
+        if line is not None and first_line is not None and first_line != line:
+            merged_rows.append(MergedRow(line, external_id, first_line))
         else:
             updated += 1
     for line, external_id in prepared.later:
-        if external_id in first_lines:
-            merged_rows.append(MergedRow(line, external_id, first_lines[external_id]))
+        into = first_lines.get(external_id) or prepared.lines[external_id]
+        if into is not None:
+            merged_rows.append(MergedRow(line, external_id, into))
     return UpsertResult(
         created=created,
         updated=updated,
-        customer_ids={row[1]: row[0] for row in written},
         merged=sorted(merged_rows, key=lambda m: m.line),
     )
 
