@@ -23,6 +23,7 @@ from canvas.models import (
     User,
     Workspace,
 )
+from canvas.services.workspaces import workspace_delete
 from canvas.steps.registry import get_kind
 
 
@@ -51,6 +52,14 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_by", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
+
+    # Through workspace_delete, which keeps concurrent customer writes out.
+    def delete_model(self, request, obj) -> None:
+        workspace_delete(workspace=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for workspace in queryset:
+            workspace_delete(workspace=workspace)
 
 
 @admin.register(Membership)

@@ -4,7 +4,9 @@ A call with any bad object raises InvalidRequest naming every bad field and
 writes nothing. Logs carry counts and ids of rows, never emails or device ids.
 """
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -51,6 +53,15 @@ def _customer_ids(workspace: Workspace, external_ids) -> dict[str, int]:
     )
 
 
+@contextlib.contextmanager
+def _workspace_kept() -> Iterator[None]:
+    """A workspace deleted by an operator while its call was on the way: a 404, not a 500."""
+    try:
+        yield
+    except Workspace.DoesNotExist as exc:
+        raise HttpError(404, "This workspace no longer exists.") from exc
+
+
 def _unknown(external_id: str) -> str:
     return f"no customer with external_id {external_id!r} in this workspace"
 
@@ -74,7 +85,7 @@ def users_track(
     event_external_ids = _external_ids_parse(
         [e.external_id for e in events], ("events", "external_id"), errors
     )
-    with transaction.atomic():
+    with _workspace_kept(), transaction.atomic():
         # Read in the writing transaction: a customer deleted meanwhile cannot slip through.
         customer_ids = _customer_ids(workspace, event_external_ids.values())
         # An event must be about a customer who exists or whom this call creates:

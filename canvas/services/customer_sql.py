@@ -22,9 +22,10 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 
-from canvas.models import Customer
+from canvas.models import Customer, Workspace
 
 TABLE = Customer._meta.db_table
+WORKSPACE_TABLE = Workspace._meta.db_table
 # Standard fields in the order rows carry them, with what a new customer gets without one.
 FIELDS = ("email", "ios_idfa", "android_gaid", "ads_tracking_enabled")
 DEFAULTS = {"email": "", "ios_idfa": "", "android_gaid": "", "ads_tracking_enabled": False}
@@ -94,7 +95,7 @@ def customer_rows_write(
     list_created: bool = True,
 ) -> list[WrittenRow]:
     """Create or update the encoded rows (distinct external_ids, sorted); call inside a
-    transaction.
+    transaction. Raises Workspace.DoesNotExist, writing nothing, if the workspace is gone.
 
     Every row written is listed, or with `list_created=False` only the customers that
     existed before (the others, encoded.size minus those, were created): an import
@@ -105,6 +106,7 @@ def customer_rows_write(
         return []
     varying = encoded.varying
     sqlite = connection.vendor == "sqlite"
+    workspace_hold(workspace_id=workspace_id)
     with connection.cursor() as cursor:
         if sqlite:
             # Transactions are IMMEDIATE on SQLite (config/settings.py): nobody else writes
@@ -125,6 +127,21 @@ def customer_rows_write(
                 statement = _sqlite_update if sqlite else _postgresql_update
                 cursor.execute(*statement(known, varying))
     return written
+
+
+def workspace_hold(*, workspace_id: int) -> None:
+    """Check that the workspace exists and keep it until commit, or raise Workspace.DoesNotExist.
+
+    What the foreign key's check did for every row (Customer.workspace says why it has
+    none), once: FOR KEY SHARE waits for a workspace_delete under way (it locks the
+    workspace FOR UPDATE first) and keeps one from starting until this transaction ends.
+    SQLite's IMMEDIATE transactions already keep every other writer out.
+    """
+    lock = "" if connection.vendor == "sqlite" else " FOR KEY SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {WORKSPACE_TABLE} WHERE id = %s{lock}", [workspace_id])  # noqa: S608
+        if cursor.fetchone() is None:
+            raise Workspace.DoesNotExist(f"Workspace {workspace_id} was deleted.")
 
 
 def _update_set(common: list[int], import_id: int | None, merge: str) -> str:

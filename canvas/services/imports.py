@@ -31,6 +31,7 @@ from django_q.tasks import async_task
 
 from canvas.commits import commit_quickly
 from canvas.models import CustomerImport, CustomerImportRowError, ImportStatus, User, Workspace
+from canvas.services.customer_sql import workspace_hold
 from canvas.services.customers import (
     MAX_ATTRIBUTE_NAME,
     STANDARD_FIELDS,
@@ -225,6 +226,9 @@ def _import_chunk(customer_import: CustomerImport, chunk: ParsedChunk) -> None:
     # transaction, so the resumed import writes them again. (API calls keep waiting:
     # they answer.)
     commit_quickly()
+    # The workspace first, as every customer write holds it: locked after the import's row,
+    # a workspace_delete under way (which deletes that row too) would wait on us in a circle.
+    workspace_hold(workspace_id=customer_import.workspace_id)
     claimed = CustomerImport.objects.filter(
         pk=customer_import.pk, processed_rows=customer_import.processed_rows
     ).update(processed_rows=F("processed_rows") + chunk.rows, heartbeat_at=timezone.now())
@@ -310,6 +314,8 @@ def customer_import_run(
         # Another run of this import is ahead of this one and will finish it: this
         # run has nothing left to do (and must not queue yet another).
         return True
+    except Workspace.DoesNotExist:
+        return True  # the import went with its workspace, deleted meanwhile
     except Exception:
         logger.exception("Customer import %s failed", customer_import.pk)
         _finish(
