@@ -37,6 +37,7 @@ from canvas.services.customers import (
     STANDARD_FIELDS,
     customers_upsert,
 )
+from canvas.services.gc_quiet import gc_quiet
 from canvas.services.import_rows import (  # noqa: F401 - customer_row_parse: a row's meaning, imported from here too
     ParsedChunk,
     customer_chunk_parse,
@@ -158,8 +159,9 @@ def _columns(header: list[str]) -> tuple[str, ...]:
 def _data_rows(reader) -> Iterator[tuple[int, list[str]]]:
     """(line the row starts on, cells) for every non-blank row after the header."""
     line = reader.line_num + 1
+    join = "".join
     for row in reader:
-        if _has_data(row):
+        if join(row).strip():  # _has_data, inline: a call per row was a tenth of the reading
             yield line, row
         line = reader.line_num + 1
 
@@ -290,10 +292,14 @@ def customer_import_run(
         return True  # finished (or failed) meanwhile, by another run
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(gc_quiet())
             if file is None:
                 file = stack.enter_context(customer_import.file.open("rb"))
+            # One pass at C speed instead of a look at every line in Python (a tenth of
+            # the reading): the file was inspected, but a run trusts only what it reads.
+            nul_checked = not _holds_nul(file)
             text = stack.enter_context(_text(file))
-            reader, columns = _header(text)
+            reader, columns = _header(text, nul_checked=nul_checked)
             # Rows already imported by an earlier run are read past, not imported again.
             rows = itertools.islice(_data_rows(reader), customer_import.processed_rows, None)
             size = import_chunk_rows(total_rows=customer_import.total_rows)
