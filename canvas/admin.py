@@ -23,7 +23,6 @@ from canvas.models import (
     User,
     Workspace,
 )
-from canvas.services.workspaces import workspace_delete
 from canvas.steps.registry import get_kind
 
 
@@ -52,14 +51,6 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_by", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
-
-    # Through workspace_delete, which keeps concurrent customer writes out.
-    def delete_model(self, request, obj) -> None:
-        workspace_delete(workspace=obj)
-
-    def delete_queryset(self, request, queryset) -> None:
-        for workspace in queryset:
-            workspace_delete(workspace=workspace)
 
 
 @admin.register(Membership)

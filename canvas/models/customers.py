@@ -13,8 +13,8 @@ class Customer(models.Model):
     # a query of its own that also locks the workspace, a fifth of an import's database
     # time (1 M rows: 15.4 s without, 17.6-18.4 s with). The one statement that writes
     # customers (canvas/services/customer_sql.py) takes that lock once instead, and
-    # workspace_delete takes the workspace's row first: a customer is never written for
-    # a workspace being deleted, nor left behind by one (tests/canvas/test_workspace_delete.py).
+    # Workspace.delete locks the workspace's row first: a customer is never written for a
+    # workspace being deleted, nor left behind by one (tests/canvas/test_workspace_delete.py).
     workspace = models.ForeignKey(
         Workspace,
         on_delete=models.CASCADE,

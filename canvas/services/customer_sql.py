@@ -133,8 +133,9 @@ def workspace_hold(*, workspace_id: int) -> None:
     """Check that the workspace exists and keep it until commit, or raise Workspace.DoesNotExist.
 
     What the foreign key's check did for every row (Customer.workspace says why it has
-    none), once: FOR KEY SHARE waits for a workspace_delete under way (it locks the
-    workspace FOR UPDATE first) and keeps one from starting until this transaction ends.
+    none), once: FOR KEY SHARE waits for a delete of the workspace under way (which
+    locks it FOR UPDATE first, Workspace.delete) and keeps one from starting until this
+    transaction ends.
     SQLite's IMMEDIATE transactions already keep every other writer out.
     """
     lock = "" if connection.vendor == "sqlite" else " FOR KEY SHARE"

@@ -2,11 +2,18 @@
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 
 # Young objects between two collections of the youngest generation (Python's default: 700).
 # A chunk of rows is tens of thousands of lists, tuples and dicts; none forms a cycle.
 _YOUNG_THRESHOLD = 10_000
+
+# The collector's settings are the process's: only the outermost block changes and
+# restores them (an import's forked helper inherits them, and its block then does nothing).
+_lock = threading.Lock()
+_depth = 0
+_saved_threshold: tuple[int, ...] = ()
 
 
 @contextlib.contextmanager
@@ -20,11 +27,18 @@ def gc_quiet() -> Iterator[None]:
     alive at the start are frozen (not looked at) until the end, then given back; the
     rows hold no cycles, so reference counting frees them as before and memory stays flat.
     """
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(_YOUNG_THRESHOLD, *threshold[1:])
+    global _depth, _saved_threshold
+    with _lock:
+        _depth += 1
+        if _depth == 1:
+            _saved_threshold = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(_YOUNG_THRESHOLD, *_saved_threshold[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.set_threshold(*_saved_threshold)
+                gc.unfreeze()

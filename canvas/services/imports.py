@@ -51,8 +51,7 @@ logger = logging.getLogger(__name__)
 
 # Rows per transaction: the unit of progress and of resuming. A large file takes larger
 # chunks, up to a hundredth of it: the progress bar still moves by 1 % at most, and each
-# chunk's fixed costs (its commit, the statements' round trips, the checks of the
-# workspace key PostgreSQL runs at commit) are spread over more rows.
+# chunk's fixed costs (its commit, the statements' round trips) are spread over more rows.
 IMPORT_CHUNK_ROWS = 2_000
 IMPORT_CHUNK_ROWS_MAX = 10_000
 # The columns of the skipped-rows report: fields of CustomerImportRowError.
@@ -229,7 +228,8 @@ def _import_chunk(customer_import: CustomerImport, chunk: ParsedChunk) -> None:
     # they answer.)
     commit_quickly()
     # The workspace first, as every customer write holds it: locked after the import's row,
-    # a workspace_delete under way (which deletes that row too) would wait on us in a circle.
+    # a delete of the workspace under way (which deletes that row too) would wait on us in a
+    # circle.
     workspace_hold(workspace_id=customer_import.workspace_id)
     claimed = CustomerImport.objects.filter(
         pk=customer_import.pk, processed_rows=customer_import.processed_rows

@@ -28,17 +28,3 @@ def workspace_rename(*, workspace: Workspace, name: str) -> Workspace:
     workspace.name = name.strip()
     workspace.save(update_fields=["name"])
     return workspace
-
-
-@transaction.atomic
-def workspace_delete(*, workspace: Workspace) -> None:
-    """Delete a workspace and everything in it, its customers included.
-
-    Its row is locked first: a customer write under way (which holds the row FOR KEY
-    SHARE, canvas/services/customer_sql.py) ends before the customers are collected,
-    and one that starts meanwhile waits, then finds the workspace gone. Without the
-    lock, a write committed between the collection and the delete would leave its
-    customers behind (Customer.workspace has no database constraint).
-    """
-    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
-    workspace.delete()

@@ -39,3 +39,15 @@ def test_an_import_leaves_the_collector_as_it_found_it(workspace):
     customer_import_file(workspace=workspace, file=file, file_name="c.csv")
     assert Customer.objects.filter(workspace=workspace).count() == 50
     assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+
+
+def test_only_the_outermost_block_gives_the_collector_back():
+    before = gc.get_threshold()
+    with gc_quiet():
+        frozen = gc.get_freeze_count()
+        with gc_quiet():
+            pass
+        # The inner block neither unfroze the outer one's objects nor restored the threshold.
+        assert gc.get_freeze_count() >= frozen
+        assert gc.get_threshold() == (10_000, *before[1:])
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)

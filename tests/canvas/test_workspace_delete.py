@@ -1,20 +1,22 @@
 """Deleting a workspace takes every customer with it, even while customers are being written.
 
-Customer.workspace has no database constraint (an import's speed): the customer write
-holds the workspace FOR KEY SHARE and workspace_delete locks it FOR UPDATE first.
+Customer.workspace has no database constraint (an import's speed): every customer write
+holds the workspace FOR KEY SHARE, and Workspace.delete (and a queryset's) locks it
+FOR UPDATE before collecting what goes with it.
 """
 
 import threading
 import time
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from ninja.errors import HttpError
 
 from canvas.api.ingestion import users_track
-from canvas.models import Customer, Workspace
+from canvas.models import Customer, CustomerImport, Workspace
 from canvas.services.customers import customer_record_parse, customers_upsert
-from canvas.services.workspaces import workspace_delete
+from canvas.services.imports import customer_import_run, customer_import_upload
 from tests.conftest import run_concurrently
 from tests.factories import UserFactory
 
@@ -31,7 +33,7 @@ def test_deleting_a_workspace_erases_its_customers_and_no_one_elses(workspace, o
     customers_upsert(workspace=workspace, records=records("a", "b"))
     customers_upsert(workspace=other_workspace, records=records("a"))
     gone = workspace.pk
-    workspace_delete(workspace=workspace)
+    workspace.delete()
     assert not Workspace.objects.filter(pk=gone).exists()
     assert Customer.objects.filter(workspace_id=gone).count() == 0
     assert list(Customer.objects.values_list("workspace_id", "external_id")) == [
@@ -39,9 +41,23 @@ def test_deleting_a_workspace_erases_its_customers_and_no_one_elses(workspace, o
     ]
 
 
+def test_a_queryset_delete_erases_the_customers_of_every_workspace_it_deletes(
+    workspace, other_workspace
+):
+    customers_upsert(workspace=workspace, records=records("a"))
+    customers_upsert(workspace=other_workspace, records=records("b"))
+    assert (
+        Workspace.objects.filter(pk__in=[workspace.pk, other_workspace.pk]).delete()[1][
+            "canvas.Customer"
+        ]
+        == 2
+    )
+    assert (Workspace.objects.count(), Customer.objects.count()) == (0, 0)
+
+
 def test_a_write_for_a_deleted_workspace_is_refused_and_writes_nothing(workspace):
     stale = Workspace.objects.get(pk=workspace.pk)
-    workspace_delete(workspace=workspace)
+    workspace.delete()
     with pytest.raises(Workspace.DoesNotExist):
         customers_upsert(workspace=stale, records=records("a"))
     assert Customer.objects.count() == 0
@@ -49,7 +65,7 @@ def test_a_write_for_a_deleted_workspace_is_refused_and_writes_nothing(workspace
 
 def test_an_api_call_for_a_deleted_workspace_is_a_404_not_a_500(workspace):
     stale = Workspace.objects.get(pk=workspace.pk)
-    workspace_delete(workspace=workspace)
+    workspace.delete()
     with pytest.raises(HttpError) as refused:
         users_track(workspace=stale, attributes=[{"external_id": "a"}], events=[])
     assert (refused.value.status_code, str(refused.value)) == (
@@ -59,9 +75,31 @@ def test_an_api_call_for_a_deleted_workspace_is_a_404_not_a_500(workspace):
     assert Customer.objects.count() == 0
 
 
+def test_an_import_whose_workspace_is_deleted_between_chunks_stops_and_its_file_goes(
+    workspace, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    rows = "".join(f"c{i},c{i}@example.com\n" for i in range(5_000))
+    upload = SimpleUploadedFile("c.csv", f"external_id,email\n{rows}".encode())
+    with django_capture_on_commit_callbacks():  # the queued task is not run
+        job = customer_import_upload(workspace=workspace, created_by=UserFactory(), upload=upload)
+    stored = tmp_path / job.file.name
+    assert stored.exists()
+
+    def delete_the_workspace(progress: CustomerImport) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            Workspace.objects.get(pk=progress.workspace_id).delete()
+
+    # The first chunk (2,000 rows) is written, then the workspace goes; the next stops.
+    assert customer_import_run(customer_import=job, on_progress=delete_the_workspace) is True
+    assert Customer.objects.filter(workspace_id=job.workspace_id).count() == 0
+    assert not CustomerImport.objects.filter(pk=job.pk).exists()
+    assert not stored.exists()
+
+
 def test_operators_delete_workspaces_in_the_admin_one_by_one_and_in_bulk(client, other_workspace):
     # Only workspaces with nothing an operator may not delete (customers are read-only
-    # in the admin), so empty ones; both admin paths go through workspace_delete.
+    # in the admin), so empty ones; both paths go through the locking delete.
     spare = Workspace.objects.create(name="Spare", slug="spare")
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     one = client.post(f"/admin/canvas/workspace/{spare.pk}/delete/", {"post": "yes"})
@@ -71,6 +109,19 @@ def test_operators_delete_workspaces_in_the_admin_one_by_one_and_in_bulk(client,
     )
     assert (one.status_code, bulk.status_code) == (302, 302)
     assert not Workspace.objects.filter(pk__in=[spare.pk, other_workspace.pk]).exists()
+
+
+def wait_until_another_transaction_waits_for_a_lock() -> None:
+    """From inside an open transaction: until another connection is blocked on a row lock."""
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # pg_locks, not pg_stat_activity: that one is read once per transaction.
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the other transaction never waited for a lock")
 
 
 @postgresql_only
@@ -84,12 +135,12 @@ def test_a_delete_waits_for_a_write_under_way_and_leaves_none_of_its_customers(
         with transaction.atomic():
             customers_upsert(workspace=workspace, records=records("a", "b", "c"))
             written.set()
-            # The delete starts now and must wait for this commit, not collect without it.
-            time.sleep(0.5)
+            # Committed only once the delete has started and is waiting on this write.
+            wait_until_another_transaction_waits_for_a_lock()
 
     def delete():
         written.wait(timeout=10)
-        workspace_delete(workspace=Workspace.objects.get(pk=gone))
+        Workspace.objects.get(pk=gone).delete()
 
     assert run_concurrently(write, delete) == []
     assert Customer.objects.filter(workspace_id=gone).count() == 0
@@ -104,9 +155,9 @@ def test_a_write_waits_for_a_delete_under_way_and_then_writes_nothing(transactio
 
     def delete():
         with transaction.atomic():
-            workspace_delete(workspace=workspace)
+            workspace.delete()
             deleting.set()
-            time.sleep(0.5)  # the write arrives while the delete is not committed
+            wait_until_another_transaction_waits_for_a_lock()
 
     def write():
         deleting.wait(timeout=10)
