@@ -121,13 +121,17 @@ def test_no_schedules_at_all_is_503(db, pinterest_sandbox):
     }
 
 
-def test_pinterest_unreachable_is_503_naming_no_address(scheduled, pinterest_sandbox, settings):
+def test_pinterest_unreachable_is_degraded_not_503_naming_no_address(
+    scheduled, pinterest_sandbox, settings
+):
+    # The instance still takes customers in (API, imports); the sync waits and retries.
     port = free_port()
     settings.PINTEREST_API_BASE_URL = f"http://127.0.0.1:{port}/v5"
 
     response = probe()
 
-    assert response.status_code == 503
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
     assert response.json()["checks"] == {
         **healthy_checks(),
         "pinterest": {
@@ -137,6 +141,24 @@ def test_pinterest_unreachable_is_503_naming_no_address(scheduled, pinterest_san
         },
     }
     assert str(port) not in response.content.decode()
+
+
+def test_pinterest_down_with_no_cluster_is_503_failing(
+    scheduled, pinterest_sandbox, settings, clock, caplog
+):
+    settings.PINTEREST_API_BASE_URL = f"http://127.0.0.1:{free_port()}/v5"
+    clock.shift(timedelta(minutes=3))
+
+    with caplog.at_level(logging.WARNING):
+        response = probe()
+
+    assert (response.status_code, response.json()["status"]) == (503, "failing")
+    assert {name for name, check in response.json()["checks"].items() if not check["ok"]} == {
+        "cluster",
+        "pinterest",
+    }
+    health = [r.getMessage() for r in caplog.records if r.name == "config.health"]
+    assert [line.split(":")[0] for line in health] == ["Health check failing"]
 
 
 def test_a_check_that_raises_is_failing_and_logged_not_shown(scheduled, pinterest_sandbox, caplog):
