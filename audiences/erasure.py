@@ -141,8 +141,8 @@ def _removes_needed(mine: QuerySet[SyncItem], now: datetime) -> list[SyncItem]:
 def erasure_removes_errored(*, per_audience: Counter) -> None:
     """Tell each workspace's admins that Pinterest may still hold people erased here.
 
-    One open notification per audience: it stays open until someone resolves it, since
-    no later success brings back the hashes that could not be removed.
+    One open notification per audience: it stays open until an admin dismisses it (from
+    the bell), since no later success brings back the hashes that could not be removed.
     """
     for audience in PinterestAudience.objects.filter(pk__in=per_audience).select_related(
         "workspace"

@@ -53,6 +53,11 @@ workspace_urlpatterns = [
         customers.customer_import_errors,
         name="customer_import_errors",
     ),
+    path(
+        "notifications/<int:notification_id>/dismiss/",
+        workspaces.notification_dismiss_view,
+        name="notification_dismiss",
+    ),
     path("settings/", workspaces.workspace_settings, name="workspace_settings"),
     path("settings/members/", members.members, name="members"),
     path("settings/members/invite/", members.member_invite, name="member_invite"),

@@ -207,6 +207,7 @@ FORMS: dict[str, dict[str, st.SearchStrategy]] = {
     "canvas:canvas_stop": {},
     "canvas:customer_import": {},
     "canvas:customer_delete": {},  # a file: fuzzed in tests/canvas/test_customer_import.py
+    "canvas:notification_dismiss": {"next": TEXT},
     "canvas:workspace_settings": {"name": TEXT},
     "canvas:member_invite": {"email": TEXT, "role": TEXT},
     "canvas:member_change_role": {"role": TEXT},

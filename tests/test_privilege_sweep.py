@@ -109,10 +109,12 @@ def test_outsiders_cannot_reach_the_first_workspaces_objects_through_their_own(a
     assert problems == []
 
 
-# The policy (DESIGN.md: admins manage members, API keys and the Pinterest connection),
-# written out so that dropping an @admin_required fails here instead of going unnoticed.
+# The policy (DESIGN.md: admins manage members, API keys and the Pinterest connection;
+# they are the ones notifications are mailed to, and the ones who dismiss them), written
+# out so that dropping an @admin_required fails here instead of going unnoticed.
 ADMIN_ONLY = {
     "canvas:customer_delete",
+    "canvas:notification_dismiss",
     "canvas:workspace_settings",
     "canvas:member_invite",
     "canvas:member_change_role",

@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audiences.models import AudienceStatus, PinterestAudience
-from canvas.models import CustomerImport, Invitation, Membership, Role
+from canvas.models import CustomerImport, Invitation, Membership, Notification, Role
 from canvas.services.api_keys import api_key_create
 from tests.factories import (
     CustomerFactory,
@@ -116,6 +116,12 @@ def tenant_with_everything(workspace, admin, marketer) -> Tenant:
         workspace=workspace, email="acme-invitee@example.com", role=Role.ADMIN, invited_by=admin
     )
     api_key, _ = api_key_create(workspace=workspace, name="Acme secret key", created_by=admin)
+    notification = Notification.objects.create(
+        workspace=workspace,
+        key="erasure-unconfirmed:1",
+        title="Erased customers may still be in an audience",
+        raised_at=canvas.created_at,
+    )
     connection = PinterestConnectionFactory(workspace=workspace)
     ad_account = PinterestAdAccountFactory(connection=connection, name="Acme secret ads")
     # On the Audiences page (the ad account's name too), with Pinterest's counters read.
@@ -138,6 +144,7 @@ def tenant_with_everything(workspace, admin, marketer) -> Tenant:
         "membership_id": Membership.objects.get(workspace=workspace, user=marketer).pk,
         "invitation_id": invitation.pk,
         "key_id": api_key.pk,
+        "notification_id": notification.pk,
         "ad_account_id": ad_account.ad_account_id,
         "token": invitation.token,
     }

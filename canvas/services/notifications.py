@@ -57,6 +57,20 @@ def notification_resolve(*, workspace: Workspace | int, key: str) -> int:
     ).update(resolved_at=timezone.now())
 
 
+def notification_dismiss(*, workspace: Workspace, notification_id: int) -> bool:
+    """Close an open notification of the workspace by hand; False if there is none.
+
+    For incidents no later event resolves (erased customers Pinterest may still hold),
+    and for an admin who has dealt with one. An incident whose cause is still there is
+    raised again, as a new notification, the next time it shows.
+    """
+    return bool(
+        Notification.objects.filter(
+            workspace=workspace, pk=notification_id, resolved_at__isnull=True
+        ).update(resolved_at=timezone.now())
+    )
+
+
 def _email_admins(notification: Notification) -> None:
     admins = list(
         Membership.objects.admins()

@@ -1,6 +1,8 @@
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 
 from canvas.access import LAST_WORKSPACE_SESSION_KEY, admin_required
 from canvas.forms import WorkspaceForm
@@ -8,6 +10,7 @@ from canvas.models import CanvasStatus
 from canvas.onboarding import onboarding_items
 from canvas.selectors import canvases_with_entered
 from canvas.services.members import PENDING_INVITATION_SESSION_KEY
+from canvas.services.notifications import notification_dismiss
 from canvas.services.workspaces import workspace_create, workspace_rename
 
 
@@ -67,3 +70,18 @@ def workspace_settings(request):
         messages.success(request, "Workspace renamed.")
         return redirect("canvas:workspace_settings", workspace=request.workspace.slug)
     return render(request, "canvas/settings/workspace.html", {"form": form})
+
+
+@admin_required
+@require_POST
+def notification_dismiss_view(request, notification_id: int):
+    """An admin closes a notification from the bell; back to the page it was dismissed on."""
+    if not notification_dismiss(workspace=request.workspace, notification_id=notification_id):
+        raise Http404("No open notification with this id in this workspace.")
+    messages.success(request, "Notification dismissed.")
+    back = request.POST.get("next", "")
+    if back.startswith(f"/w/{request.workspace.slug}/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    return redirect(request.workspace)
