@@ -15,6 +15,11 @@ class WorkspaceQuerySet(models.QuerySet):
             self._lock_for_delete()
             return super().delete()
 
+    # As Django marks QuerySet.delete: never copied to the manager, where
+    # Workspace.objects.delete() would delete every workspace.
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
     def _lock_for_delete(self) -> None:
         # In id order, so that two deletes of overlapping sets cannot wait on each other.
         pks = list(self.values_list("pk", flat=True))

@@ -55,6 +55,14 @@ def test_a_queryset_delete_erases_the_customers_of_every_workspace_it_deletes(
     assert (Workspace.objects.count(), Customer.objects.count()) == (0, 0)
 
 
+def test_the_manager_has_no_delete_of_every_workspace(workspace, other_workspace):
+    # Overriding QuerySet.delete must keep Django's guard: Workspace.objects.delete()
+    # would otherwise delete them all.
+    with pytest.raises(AttributeError):
+        Workspace.objects.delete()
+    assert Workspace.objects.count() == 2
+
+
 def test_a_write_for_a_deleted_workspace_is_refused_and_writes_nothing(workspace):
     stale = Workspace.objects.get(pk=workspace.pk)
     workspace.delete()
