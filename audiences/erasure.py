@@ -155,6 +155,7 @@ def erasure_removes_errored(*, per_audience: Counter) -> None:
         notification_raise(
             workspace=audience.workspace,
             key=f"erasure-unconfirmed:{audience.pk}",
+            dismissable=True,
             title=f"Erased customers may still be in the Pinterest audience “{audience.name}”",
             message=(
                 "Pinterest did not accept the removal of erased customers from the customer "

@@ -121,6 +121,7 @@ def tenant_with_everything(workspace, admin, marketer) -> Tenant:
         key="erasure-unconfirmed:1",
         title="Erased customers may still be in an audience",
         raised_at=canvas.created_at,
+        dismissable=True,
     )
     connection = PinterestConnectionFactory(workspace=workspace)
     ad_account = PinterestAdAccountFactory(connection=connection, name="Acme secret ads")

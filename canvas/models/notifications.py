@@ -21,6 +21,9 @@ class Notification(models.Model):
     link = models.CharField(max_length=500, blank=True)
     raised_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # An admin may close it by hand: only incidents that nothing else closes. One whose
+    # cause a sweep checks would be raised again (and mailed again) seconds later.
+    dismissable = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-raised_at", "-id"]

@@ -21,10 +21,17 @@ logger = logging.getLogger(__name__)
 
 
 def notification_raise(
-    *, workspace: Workspace | int, key: str, title: str, message: str = "", link: str = ""
+    *,
+    workspace: Workspace | int,
+    key: str,
+    title: str,
+    message: str = "",
+    link: str = "",
+    dismissable: bool = False,
 ) -> Notification | None:
     """Open the incident `key` unless it is open already; email the admins when it opens.
 
+    `dismissable`: no event closes it, so the workspace's admins may (notification_dismiss).
     Returns the new notification, or None if it was open already.
     """
     workspace_id = workspace if isinstance(workspace, int) else workspace.pk
@@ -42,6 +49,7 @@ def notification_raise(
                 message=message,
                 link=link,
                 raised_at=timezone.now(),
+                dismissable=dismissable,
             )
     except IntegrityError:  # another worker opened it a moment ago
         return None
@@ -58,15 +66,14 @@ def notification_resolve(*, workspace: Workspace | int, key: str) -> int:
 
 
 def notification_dismiss(*, workspace: Workspace, notification_id: int) -> bool:
-    """Close an open notification of the workspace by hand; False if there is none.
+    """Close an open, dismissable notification of the workspace by hand; False if none.
 
-    For incidents no later event resolves (erased customers Pinterest may still hold),
-    and for an admin who has dealt with one. An incident whose cause is still there is
-    raised again, as a new notification, the next time it shows.
+    For incidents no later event resolves (erased customers Pinterest may still hold).
+    The others close themselves when their cause is gone.
     """
     return bool(
         Notification.objects.filter(
-            workspace=workspace, pk=notification_id, resolved_at__isnull=True
+            workspace=workspace, pk=notification_id, resolved_at__isnull=True, dismissable=True
         ).update(resolved_at=timezone.now())
     )
 

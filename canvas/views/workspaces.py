@@ -77,7 +77,7 @@ def workspace_settings(request):
 def notification_dismiss_view(request, notification_id: int):
     """An admin closes a notification from the bell; back to the page it was dismissed on."""
     if not notification_dismiss(workspace=request.workspace, notification_id=notification_id):
-        raise Http404("No open notification with this id in this workspace.")
+        raise Http404("No open notification this workspace's admins may dismiss.")
     messages.success(request, "Notification dismissed.")
     back = request.POST.get("next", "")
     if back.startswith(f"/w/{request.workspace.slug}/") and url_has_allowed_host_and_scheme(

@@ -412,9 +412,10 @@ def test_a_remove_unsent_after_13_hours_errors_without_its_hashes_and_tells_the_
     assert tries.count() > 10
     assert set(tries.values_list("http_status", "outcome")) == {(503, BatchOutcome.RETRY)}
     (notice,) = Notification.objects.filter(workspace=workspace)
-    assert (notice.key, notice.title) == (
+    assert (notice.key, notice.title, notice.dismissable) == (
         f"erasure-unconfirmed:{draft_audience.pk}",
         "Erased customers may still be in the Pinterest audience “Spring buyers”",
+        True,  # nothing later closes it: the admins do, from the bell
     )
     assert [(m.subject, m.to) for m in mailoutbox] == [("Pinsync: " + notice.title, [admin.email])]
     # The step's counters are untouched by it.

@@ -12,6 +12,7 @@ def raise_erasure_notice(workspace) -> Notification:
         key="erasure-unconfirmed:7",
         title="Erased customers may still be in the Pinterest audience “Spring”",
         message="Delete this audience and its customer list in Ads Manager.",
+        dismissable=True,
     )
     assert notification is not None
     return notification
@@ -82,3 +83,27 @@ def test_dismissing_is_a_post(as_admin, workspace):
     notification = raise_erasure_notice(workspace)
     assert as_admin.get(dismiss_url(workspace, notification)).status_code == 405
     assert Notification.objects.get(pk=notification.pk).resolved_at is None
+
+
+def test_an_incident_that_closes_itself_cannot_be_dismissed(as_admin, workspace, mailoutbox):
+    # A sweep would raise it again (and mail every admin again) while its cause is there.
+    paused = notification_raise(
+        workspace=workspace, key="pinterest-connection:3", title="Syncing to Pinterest is paused"
+    )
+    page = as_admin.get(f"/w/{workspace.slug}/customers/").content.decode()
+    assert "Syncing to Pinterest is paused" in page
+    assert 'data-testid="notification-dismiss"' not in page
+    assert as_admin.post(dismiss_url(workspace, paused)).status_code == 404
+    assert Notification.objects.get(pk=paused.pk).resolved_at is None
+
+
+def test_a_page_answering_a_post_sends_no_next_to_come_back_to(as_admin, workspace):
+    # Going back to a POST-only URL would be a 405: dismissing there leads home.
+    notification = raise_erasure_notice(workspace)
+    page = as_admin.post(f"/w/{workspace.slug}/settings/members/invite/", {"email": "nope"})
+    assert page.status_code == 400  # the members page again, with the form's error
+    body = page.content.decode()
+    assert 'data-testid="notification-dismiss"' in body
+    assert 'name="next"' not in body
+    response = as_admin.post(dismiss_url(workspace, notification))
+    assert (response.status_code, response.url) == (302, f"/w/{workspace.slug}/")
