@@ -10,7 +10,8 @@ from collections.abc import Iterator
 _YOUNG_THRESHOLD = 10_000
 
 # The collector's settings are the process's: only the outermost block changes and
-# restores them (an import's forked helper inherits them, and its block then does nothing).
+# restores them. A process forked inside the block (an import's read-ahead helper)
+# inherits them as they are.
 _lock = threading.Lock()
 _depth = 0
 _saved_threshold: tuple[int, ...] = ()

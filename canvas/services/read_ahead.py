@@ -6,8 +6,6 @@ import threading
 from collections.abc import Iterator
 from typing import TypeVar
 
-from canvas.services.gc_quiet import gc_quiet
-
 T = TypeVar("T")
 
 
@@ -37,9 +35,8 @@ def read_ahead_in_process(items: Iterator[T]) -> Iterator[T]:
         # Its copy of the reading end goes, so a parent that stops reading breaks the pipe.
         receiving.close()
         try:
-            with gc_quiet():
-                for item in items:
-                    sending.send(item)
+            for item in items:
+                sending.send(item)
             sending.send(None)
         except BaseException as exc:  # handed to the parent, which raises it
             sending.send(exc)

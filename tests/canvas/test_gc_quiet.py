@@ -6,6 +6,7 @@ given back would never be collected again.
 
 import gc
 import io
+import multiprocessing
 
 from canvas.models import Customer
 from canvas.services.gc_quiet import gc_quiet
@@ -51,3 +52,18 @@ def test_only_the_outermost_block_gives_the_collector_back():
         assert gc.get_freeze_count() > 0
         assert gc.get_threshold() == (10_000, *before[1:])
     assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+
+
+def _report_collector(sending) -> None:
+    sending.send((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+
+
+def test_a_helper_forked_inside_the_block_collects_as_quietly():
+    # The import's read-ahead helper is forked inside the block and keeps its settings.
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    with gc_quiet():
+        helper = context.Process(target=_report_collector, args=(sending,))
+        helper.start()
+        helper.join(timeout=10)
+    assert receiving.recv() == (10_000, True)
