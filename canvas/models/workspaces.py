@@ -22,9 +22,8 @@ class WorkspaceQuerySet(models.QuerySet):
 
     def _lock_for_delete(self) -> None:
         # In id order, so that two deletes of overlapping sets cannot wait on each other.
-        pks = list(self.values_list("pk", flat=True))
-        locked = Workspace.objects.select_for_update().filter(pk__in=pks).order_by("pk")
-        list(locked.values_list("pk", flat=True))
+        locked = Workspace.objects.select_for_update().filter(pk__in=self.values("pk"))
+        pks = list(locked.order_by("pk").values_list("pk", flat=True))
         # Imports still running keep their file (raw emails and device ids) until they end;
         # these never will.
         imports = apps.get_model("canvas", "CustomerImport")
